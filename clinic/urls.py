@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from clinic import views
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("home/", views.home, name="home"),
+    path("administration/", views.administration, name="administration"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("membership/", include("members.urls")),
+    path("care/", include("careteam.urls")),
+    path("arcs/", include("arcs.urls")),
+    path("billing/", include("billing.urls")),
+    path("governance/", include("governance.urls")),
+    path("django-admin/", admin.site.urls),
+]
