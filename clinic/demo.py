@@ -40,13 +40,18 @@ def demo_person_name(index: int) -> tuple[str, str]:
 
 
 def seed() -> None:
+    from arcs import demo as arcs_demo
     from billing import demo as billing_demo
     from careteam import demo as careteam_demo
+    from governance import demo as governance_demo
     from members import demo as members_demo
 
     demo_user(
         email="admin@demo.coop", first_name="Ada", last_name="Office", roles=(Role.ADMINISTRATOR,)
     )
+    # Order matters: care teams need members, arcs need care teams, invoices need both.
     members_demo.seed()
     careteam_demo.seed()
+    arcs_demo.seed()
     billing_demo.seed()
+    governance_demo.seed()

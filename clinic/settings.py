@@ -9,9 +9,11 @@ Every variable is documented in ``.env.example``.
 import secrets
 import sys
 import zoneinfo
+from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -57,7 +59,8 @@ CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="1 Commons Lane, Riverside")
 CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="EUR").upper()
 if len(CLINIC_CURRENCY) != 3 or not CLINIC_CURRENCY.isalpha():
     sys.exit(f"CLINIC_CURRENCY must be a three-letter ISO 4217 code, not {CLINIC_CURRENCY!r}.")
-CLINIC_RULES_URL = env.str("CLINIC_RULES_URL", default="/static/rules.html")
+# The cooperative's rules, which applicants agree to when they join.
+CLINIC_RULES_URL = env.str("CLINIC_RULES_URL", default="/rules/")
 
 LANGUAGE_CODE = env.str("CLINIC_LANGUAGE", default="en")
 LANGUAGES = [
@@ -75,6 +78,34 @@ if TIME_ZONE not in zoneinfo.available_timezones():
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "clinic" / "locale"]
+
+# --- The cooperative's rules (from its statutes; every clinic sets its own) --------------
+
+# A member with an invoice overdue by more than this many days is not in good standing.
+CLINIC_GOOD_STANDING_GRACE_DAYS = env.int("CLINIC_GOOD_STANDING_GRACE_DAYS", default=30)
+# Minimum days between sending the notice of a general meeting and the meeting.
+CLINIC_NOTICE_PERIOD_DAYS = env.int("CLINIC_NOTICE_PERIOD_DAYS", default=14)
+# How many other members one member may hold proxies for in one ballot.
+CLINIC_PROXY_LIMIT = env.int("CLINIC_PROXY_LIMIT", default=2)
+# Share of eligible voters that must take part, unless a ballot sets its own (0 to 1).
+CLINIC_DEFAULT_QUORUM = Decimal(env.str("CLINIC_DEFAULT_QUORUM", default="0.10"))
+# An arc with no note, measure or change for this many days is stalled.
+CLINIC_STALLED_ARC_DAYS = env.int("CLINIC_STALLED_ARC_DAYS", default=30)
+# Percentage of collected revenue contributed to the federation fund.
+CLINIC_FEDERATION_PERCENT = Decimal(env.str("CLINIC_FEDERATION_PERCENT", default="2.00"))
+# Days after the invoice date a member's fee invoice falls due.
+CLINIC_MEMBER_PAYMENT_TERMS_DAYS = env.int("CLINIC_MEMBER_PAYMENT_TERMS_DAYS", default=14)
+# Days overdue at which a payment reminder is sent, one per step.
+CLINIC_REMINDER_STEPS_DAYS = [
+    int(d) for d in env.list("CLINIC_REMINDER_STEPS_DAYS", default=["7", "30", "60"])
+]
+# Printed on invoices: how to pay.
+CLINIC_PAYMENT_INSTRUCTIONS = env.str(
+    "CLINIC_PAYMENT_INSTRUCTIONS",
+    default="Please pay by bank transfer to IBAN NL00 COOP 0123 4567 89, "
+    "quoting the invoice number.",
+)
+CLINIC_TAX_ID = env.str("CLINIC_TAX_ID", default="")
 
 # Clinicians, hub coordinators and administrators must enrol a second factor before any
 # other page. On by default in production, off in the embedded demo.
@@ -182,6 +213,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # django-celery-beat's tables, where administrators can see and pause them.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "clinic.tasks.record_worker_heartbeat", "schedule": 60.0},
+    "monthly-invoicing": {
+        "task": "billing.tasks.run_monthly_invoicing",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
+    "daily-overdue-invoices": {
+        "task": "billing.tasks.mark_overdue_and_remind",
+        "schedule": crontab(minute=0, hour=7),
+    },
 }
 
 # --- Email -----------------------------------------------------------------------------

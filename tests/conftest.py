@@ -1,8 +1,12 @@
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM would
@@ -18,12 +22,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory) -> Path:
+    """Stored files (PDFs, uploads) of the whole run, shared with the worker process."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(settings):
+def _isolated(settings, media_root):
     """Fast hashing, a cache namespace of its own, and Celery tasks run in-process.
 
     Tests that need the real worker ask for the ``celery_worker`` fixture instead.
     """
+    settings.MEDIA_ROOT = media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
@@ -49,12 +60,74 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+class SMTPServer:
+    """A real SMTP server on loopback that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.controller.hostname}:{self.controller.port}"
+
+    def wait_for(self, count: int, timeout: float = 60) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.messages
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
-    """A real Celery worker process on the throwaway Redis, using the test database."""
+def smtp_server():
+    """Session-wide SMTP server; the ``mailbox`` fixture empties it for each test."""
+    server = SMTPServer()
+    server.controller.start()
+    yield server
+    server.controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server, settings) -> SMTPServer:
+    """Mail sent in this test (by this process or the worker) lands in a real SMTP server."""
+    smtp_server.messages.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.controller.hostname
+    settings.EMAIL_PORT = smtp_server.controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return smtp_server
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url, smtp_server, media_root):
+    """A real Celery worker process on the throwaway Redis, using the test database.
+
+    It sends mail to the session's SMTP server and stores files under ``media_root``.
+    """
     with django_db_blocker.unblock():
         database_url = _database_url()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "EMAIL_URL": smtp_server.url,
+        "MEDIA_ROOT": str(media_root),
+    }
     log = (BASE_DIR / "var" / "test-worker.log").open("w")
     process = subprocess.Popen(
         [
