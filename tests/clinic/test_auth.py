@@ -156,3 +156,22 @@ def test_landing_page_explains_the_clinic_and_links_to_login(client, settings):
     assert settings.CLINIC_NAME in page
     assert reverse("account_login") in page
     assert 'href="#main"' in page
+
+
+def test_password_reset_mails_a_link_that_sets_a_new_password(client, mailoutbox):
+    import re
+
+    user = MemberFactory().user
+    client.post(reverse("account_reset_password"), {"email": user.email})
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [user.email]
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", mailoutbox[0].body)
+    assert link
+    form_page = client.get(link.group(1), follow=True)
+    new_password = "a-brand-new-Passphrase-42"
+    client.post(
+        form_page.redirect_chain[-1][0], {"password1": new_password, "password2": new_password}
+    )
+    user.refresh_from_db()
+    assert user.check_password(new_password)
+    assert log_in(client, user.email, new_password).status_code == 302
