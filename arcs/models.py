@@ -1,1 +1,305 @@
-# Models arrive with this app's issue.
+"""Arcs of care: a member's care oriented toward a defined endpoint.
+
+An arc has measurable goals, phases, interventions by several disciplines, a review
+cadence and outcome measures over time. Every change to its plan is kept as a version.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class ArcStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    ON_HOLD = "on_hold", _("On hold")
+    ACHIEVED = "achieved", _("Achieved")
+    DISCONTINUED = "discontinued", _("Discontinued")
+
+
+# The arc's status machine, declared once: which statuses each status may move to.
+ARC_TRANSITIONS: dict[str, frozenset[str]] = {
+    ArcStatus.DRAFT: frozenset({ArcStatus.ACTIVE, ArcStatus.DISCONTINUED}),
+    ArcStatus.ACTIVE: frozenset({ArcStatus.ON_HOLD, ArcStatus.ACHIEVED, ArcStatus.DISCONTINUED}),
+    ArcStatus.ON_HOLD: frozenset({ArcStatus.ACTIVE, ArcStatus.DISCONTINUED}),
+    ArcStatus.ACHIEVED: frozenset(),
+    ArcStatus.DISCONTINUED: frozenset(),
+}
+CLOSED_STATUSES = frozenset({ArcStatus.ACHIEVED, ArcStatus.DISCONTINUED})
+OPEN_STATUSES = frozenset({ArcStatus.ACTIVE, ArcStatus.ON_HOLD})
+
+
+class Direction(models.TextChoices):
+    LOWER_IS_BETTER = "lower", _("Lower is better")
+    HIGHER_IS_BETTER = "higher", _("Higher is better")
+
+
+class OutcomeMeasure(models.Model):
+    """A kind of outcome measure (PHQ-9, walking distance…); the clinic can define its own."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    unit = models.CharField(_("unit"), max_length=32, blank=True)
+    direction = models.CharField(
+        _("direction of improvement"), max_length=8, choices=Direction.choices
+    )
+    loinc_code = models.CharField(_("LOINC code"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("outcome measure")
+        verbose_name_plural = _("outcome measures")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+class Arc(models.Model):
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="arcs")
+    title = models.CharField(_("title"), max_length=200)
+    endpoint = models.TextField(
+        _("endpoint"), help_text=_("The defined endpoint, in plain language.")
+    )
+    lead_discipline = models.ForeignKey(
+        "careteam.Discipline",
+        on_delete=models.PROTECT,
+        related_name="arcs",
+        verbose_name=_("lead discipline"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=ArcStatus.choices, default=ArcStatus.DRAFT
+    )
+    discontinued_reason = models.TextField(_("reason for discontinuing"), blank=True)
+    review_every_days = models.PositiveIntegerField(_("review every (days)"), default=28)
+    next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    # The first day the arc was active, and the day it was achieved or discontinued.
+    activated_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Last note, measure or plan change: an arc with none for N days is stalled.
+    last_activity_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("arc of care")
+        verbose_name_plural = _("arcs of care")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_review_on"]),
+            models.Index(fields=["status", "last_activity_at"]),
+            models.Index(fields=["status", "closed_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="discontinued") | ~Q(discontinued_reason=""),
+                name="arc_discontinued_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["achieved", "discontinued"]) | Q(closed_on__isnull=True),
+                name="arc_only_closed_arcs_have_closed_on",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ArcStatusChange(models.Model):
+    """One move of the status machine, kept for history and outcome reporting."""
+
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=ArcStatus.choices)
+    to_status = models.CharField(max_length=16, choices=ArcStatus.choices)
+    reason = models.TextField(blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.arc}: {self.from_status} → {self.to_status}"
+
+
+class Goal(models.Model):
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="goals")
+    measure = models.ForeignKey(
+        OutcomeMeasure, on_delete=models.PROTECT, related_name="goals", verbose_name=_("measure")
+    )
+    description = models.CharField(_("goal"), max_length=200)
+    baseline = models.DecimalField(_("baseline"), max_digits=10, decimal_places=2)
+    target = models.DecimalField(_("target"), max_digits=10, decimal_places=2)
+    target_date = models.DateField(_("target date"))
+
+    class Meta:
+        verbose_name = _("goal")
+        ordering = ["target_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(baseline=models.F("target")), name="goal_target_differs_from_baseline"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Phase(models.Model):
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(_("phase"), max_length=120)
+    planned_start = models.DateField(_("planned start"))
+    planned_end = models.DateField(_("planned end"))
+
+    class Meta:
+        verbose_name = _("phase")
+        ordering = ["planned_start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(planned_end__gte=models.F("planned_start")),
+                name="phase_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Intervention(models.Model):
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="interventions")
+    discipline = models.ForeignKey(
+        "careteam.Discipline", on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("discipline"),
+    )  # fmt: skip
+    practitioner = models.ForeignKey(
+        "careteam.Practitioner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interventions",
+        verbose_name=_("responsible practitioner"),
+    )
+    description = models.CharField(_("intervention"), max_length=200)
+    frequency = models.CharField(_("frequency"), max_length=100)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("intervention")
+        ordering = ["starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="intervention_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Measurement(models.Model):
+    """One recorded value of an outcome measure on an arc."""
+
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="measurements")
+    measure = models.ForeignKey(
+        OutcomeMeasure, on_delete=models.PROTECT, related_name="measurements",
+        verbose_name=_("measure"),
+    )  # fmt: skip
+    value = models.DecimalField(_("value"), max_digits=10, decimal_places=2)
+    measured_on = models.DateField(_("date measured"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("measurement")
+        ordering = ["measured_on", "pk"]
+        indexes = [models.Index(fields=["arc", "measure", "measured_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.measure.name} {self.value} on {self.measured_on}"
+
+
+class NoteVisibility(models.TextChoices):
+    SHARED = "shared", _("Shared with the member")
+    INTERNAL = "internal", _("Internal to the care team")
+
+
+class ProgressNote(models.Model):
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    text = models.TextField(_("note"))
+    visibility = models.CharField(_("visibility"), max_length=8, choices=NoteVisibility.choices)
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("progress note")
+        ordering = ["-written_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.arc} ({self.visibility})"
+
+
+class ArcVersion(models.Model):
+    """A snapshot of an arc's plan after one change: who, when, and what it was then."""
+
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    summary = models.CharField(max_length=200)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["arc", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["arc", "number"], name="arc_version_numbers_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.arc} v{self.number}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValidationError(_("The access log is append-only."))
+
+    def delete(self):
+        raise ValidationError(_("The access log is append-only."))
+
+
+class AccessAction(models.TextChoices):
+    VIEW = "view", _("Viewed")
+    CHANGE = "change", _("Changed")
+    EXPORT = "export", _("Exported")
+
+
+class AccessLogEntry(models.Model):
+    """Who viewed, changed or exported which clinical record of which member, and when."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=8, choices=AccessAction.choices)
+    record_type = models.CharField(max_length=40)
+    record_id = models.PositiveBigIntegerField(null=True)
+    detail = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["member", "at"]), models.Index(fields=["user", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.record_type}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValidationError(_("The access log is append-only."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("The access log is append-only."))

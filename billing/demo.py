@@ -1,11 +1,91 @@
+"""The demo anchor: an agricultural cooperative covering members 26 to 40, with two months of
+invoices (one paid, one overdue). Safe to run again: everything is looked up first."""
+
+import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from billing import rules, services
+from billing.models import (
+    AnchorKind,
+    AnchorOrganization,
+    ContractStatus,
+    CoverEnrolment,
+    DirectCareContract,
+    Invoice,
+    InvoiceStatus,
+    PaymentMethod,
+)
 from clinic.demo import demo_user
 from clinic.roles import Role
 
+CONTRACT_START = datetime.date(2025, 1, 1)
+COVERED_NUMBERS = range(26, 41)
+
 
 def seed() -> None:
-    demo_user(
+    from members.models import Member
+
+    contact = demo_user(
         email="anchor@demo.coop",
         first_name="Amal",
         last_name="Anchor",
         roles=(Role.ANCHOR_CONTACT,),
     )
+    anchor, _created = AnchorOrganization.objects.get_or_create(
+        name="Valley Growers Agricultural Cooperative",
+        defaults={
+            "kind": AnchorKind.AGRICULTURAL_COOPERATIVE,
+            "billing_contact_name": "Amal Anchor",
+            "billing_contact_email": "anchor@demo.coop",
+            "address": "12 Orchard Road, Riverside Valley",
+            "tax_id": "VG-0042",
+            "previous_spend_per_person_month": Decimal("68.00"),
+        },
+    )
+    anchor.contacts.add(contact)
+    contract = DirectCareContract.objects.filter(reference="VG-2025-01").first()
+    if contract is None:
+        contract = services.contract_save(
+            contract=DirectCareContract(
+                anchor=anchor,
+                reference="VG-2025-01",
+                start_date=CONTRACT_START,
+                rate_per_member_month=Decimal("45.00"),
+                payment_terms_days=14,
+                billing_day=1,
+                status=ContractStatus.ACTIVE,
+            )
+        )
+    # Members are seeded by another app; tolerate any that are missing.
+    for member in Member.objects.filter(number__in=COVERED_NUMBERS):
+        if not CoverEnrolment.objects.filter(contract=contract, member=member).exists():
+            services.enrolment_add(
+                contract=contract,
+                member=member,
+                covered_from=max(CONTRACT_START, member.admitted_on or CONTRACT_START),
+            )
+
+    today = timezone.localdate()
+    older = rules.previous_month(rules.previous_month(rules.previous_month(today)))
+    newer = rules.next_month(older)
+    for period in (older, newer):
+        services.invoice_run(
+            period=period,
+            today=rules.next_month(period),
+            contract_ids=[contract.pk],
+            include_members=False,
+        )
+    paid = Invoice.objects.filter(contract=contract, period=older).first()
+    if paid and paid.status not in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
+        _paid, _credited, balance = services.invoice_balance(paid)
+        services.payment_record(
+            invoice=paid,
+            amount=balance,
+            paid_on=min(paid.due_date, today),
+            method=PaymentMethod.BANK_TRANSFER,
+            reference="VG transfer",
+            today=min(paid.due_date, today),
+        )
+    services.invoices_mark_overdue_and_remind(today=today)

@@ -1,1 +1,415 @@
-# Models arrive with this app's issue.
+"""Anchor organizations, direct-care contracts, invoices, payments and credit notes."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Member
+
+
+def clinic_currency() -> str:
+    return settings.CLINIC_CURRENCY
+
+
+class AnchorKind(models.TextChoices):
+    EMPLOYER = "employer", _("Employer")
+    AGRICULTURAL_COOPERATIVE = "agricultural_cooperative", _("Agricultural cooperative")
+    COMMUNITY_FOUNDATION = "community_foundation", _("Community foundation")
+    LOCAL_HEALTH_AUTHORITY = "local_health_authority", _("Local health authority")
+    NGO = "ngo", _("NGO")
+    OTHER = "other", _("Other")
+
+
+class AnchorOrganization(models.Model):
+    """An organization that buys primary care for its people under a direct-care contract."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=AnchorKind.choices)
+    billing_contact_name = models.CharField(_("billing contact name"), max_length=200)
+    billing_contact_email = models.EmailField(_("billing contact email"))
+    address = models.TextField(_("address"), blank=True)
+    tax_id = models.CharField(_("tax id"), max_length=64, blank=True)
+    # What the anchor spent on healthcare per covered person per month before the contract,
+    # for the value report. Optional: not every anchor knows or shares it.
+    previous_spend_per_person_month = models.DecimalField(
+        _("previous healthcare spend per person per month"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default=clinic_currency)
+    # People who log in as this organization's anchor contact.
+    contacts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="anchor_organizations",
+        verbose_name=_("anchor contacts"),
+    )
+
+    class Meta:
+        verbose_name = _("anchor organization")
+        verbose_name_plural = _("anchor organizations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
+
+
+class DirectCareContract(models.Model):
+    """An anchor's purchase of primary care: a per-member-per-month rate for covered people."""
+
+    anchor = models.ForeignKey(
+        AnchorOrganization, on_delete=models.PROTECT, related_name="contracts"
+    )
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    rate_per_member_month = models.DecimalField(
+        _("rate per covered member per month"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default=clinic_currency)
+    payment_terms_days = models.PositiveIntegerField(_("payment terms (net days)"), default=30)
+    # Day of the month after the billing period on which the anchor's invoice is dated.
+    billing_day = models.PositiveSmallIntegerField(
+        _("billing day"), default=1, validators=[MinValueValidator(1), MaxValueValidator(28)]
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=ContractStatus.choices, default=ContractStatus.DRAFT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("direct-care contract")
+        verbose_name_plural = _("direct-care contracts")
+        ordering = ["anchor__name", "-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="contract_dates_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_per_member_month__gte=0), name="contract_rate_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_day__gte=1, billing_day__lte=28),
+                name="contract_billing_day_in_month",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.anchor})"
+
+
+class CoverEnrolment(models.Model):
+    """A member covered by a contract from one date to another (inclusive)."""
+
+    contract = models.ForeignKey(
+        DirectCareContract, on_delete=models.PROTECT, related_name="enrolments"
+    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="cover_enrolments")
+    covered_from = models.DateField(_("covered from"))
+    covered_to = models.DateField(_("covered to"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cover enrolment")
+        ordering = ["contract", "member__number", "covered_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(covered_to__isnull=True) | Q(covered_to__gte=F("covered_from")),
+                name="cover_enrolment_dates_in_order",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "member"],
+                condition=Q(covered_to__isnull=True),
+                name="one_open_cover_per_member_and_contract",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} on {self.contract.reference} from {self.covered_from}"
+
+
+class DocumentSeries(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+class DocumentNumberCounter(models.Model):
+    """The last number given in a series and year. Locked while a number is taken, so
+    numbers are sequential without gaps: a rolled-back issue rolls the counter back too."""
+
+    series = models.CharField(max_length=16, choices=DocumentSeries.choices)
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="one_counter_per_series_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series} {self.year}: {self.last_number}"
+
+
+class InvoiceStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
+    OVERDUE = "overdue", _("Overdue")
+    CREDITED = "credited", _("Credited")
+
+
+UNPAID_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
+
+# Fields that may change after an invoice is issued: its status and its delivery.
+INVOICE_MUTABLE_FIELDS = frozenset({"status", "pdf"})
+
+
+class Invoice(models.Model):
+    """An issued invoice, to an anchor (for a contract) or to a member (for their fee).
+
+    Issued invoices are immutable: only status and the stored PDF change afterwards;
+    corrections are credit notes.
+    """
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    contract = models.ForeignKey(
+        DirectCareContract,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    # The first day of the billed calendar month.
+    period = models.DateField(_("billing period"))
+    issue_date = models.DateField(_("invoice date"))
+    due_date = models.DateField(_("due date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    # Who it was addressed to, as it was on the invoice date.
+    bill_to_name = models.CharField(_("bill to"), max_length=200)
+    bill_to_email = models.EmailField(_("email"))
+    bill_to_address = models.TextField(_("address"), blank=True)
+    bill_to_tax_id = models.CharField(_("tax id"), max_length=64, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
+    )
+    pdf = models.FileField(_("PDF"), upload_to="billing/invoices/%Y/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issue_date", "-number"]
+        indexes = [models.Index(fields=["status", "due_date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "period"],
+                condition=Q(contract__isnull=False),
+                name="one_invoice_per_contract_and_period",
+            ),
+            models.UniqueConstraint(
+                fields=["member", "period"],
+                condition=Q(member__isnull=False),
+                name="one_invoice_per_member_and_period",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(contract__isnull=False, member__isnull=True)
+                    | Q(contract__isnull=True, member__isnull=False)
+                ),
+                name="invoice_to_contract_or_member",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self.pk is not None and not (
+            update_fields and set(update_fields) <= INVOICE_MUTABLE_FIELDS
+        ):
+            raise ValidationError(_("An issued invoice cannot be changed; issue a credit note."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("An issued invoice cannot be deleted; issue a credit note."))
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    description = models.CharField(_("description"), max_length=255)
+    # The covered member (contract lines) or the member on the plan (fee lines).
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    days = models.PositiveIntegerField(_("days"))
+    days_in_period = models.PositiveIntegerField(_("days in period"))
+    unit_amount = models.DecimalField(_("full-period amount"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["invoice", "pk"]
+
+    def __str__(self) -> str:
+        return self.description
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValidationError(_("Lines of an issued invoice cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Lines of an issued invoice cannot be deleted."))
+
+
+class CreditNote(models.Model):
+    """A correction of an issued invoice: an amount credited back, with a reason."""
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    issue_date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=255)
+    pdf = models.FileField(_("PDF"), upload_to="billing/credit-notes/%Y/", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit note")
+        ordering = ["issue_date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    DIRECT_DEBIT = "direct_debit", _("Direct debit")
+    CARD = "card", _("Card")
+    CASH = "cash", _("Cash")
+    OTHER = "other", _("Other")
+
+
+class Payment(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    paid_on = models.DateField(_("date paid"))
+    method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        ordering = ["paid_on", "pk"]
+        indexes = [models.Index(fields=["paid_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on {self.paid_on}"
+
+
+class EmailKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    REMINDER = "reminder", _("Payment reminder")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, retrying")
+    GAVE_UP = "gave_up", _("Failed")
+
+
+class InvoiceEmail(models.Model):
+    """One email about an invoice (the invoice, a credit note or a reminder) and its delivery."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="emails")
+    credit_note = models.OneToOneField(
+        CreditNote, on_delete=models.PROTECT, null=True, blank=True, related_name="email"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=EmailKind.choices)
+    # Days overdue at which a reminder is sent (0 for the invoice and credit notes).
+    reminder_step = models.PositiveIntegerField(_("days overdue"), default=0)
+    recipient = models.EmailField(_("to"))
+    status = models.CharField(
+        _("delivery"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # One invoice email and one reminder per overdue step, whatever retries or reruns.
+            models.UniqueConstraint(
+                fields=["invoice", "kind", "reminder_step"],
+                condition=Q(credit_note__isnull=True),
+                name="one_email_per_invoice_kind_and_step",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice} to {self.recipient}"
+
+
+class BillingEvent(models.Model):
+    """Audit trail of billing writes, written in the same transaction as the write."""
+
+    action = models.CharField(max_length=64)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    contract = models.ForeignKey(
+        DirectCareContract, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    detail = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,16 +1,530 @@
-"""Reads of contracts and invoices that other apps may use."""
+"""Reads of contracts and invoices. Other apps use only what is documented for them here."""
 
 import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from billing import rules
+from billing.models import (
+    UNPAID_STATUSES,
+    AnchorOrganization,
+    ContractStatus,
+    CoverEnrolment,
+    CreditNote,
+    DirectCareContract,
+    Invoice,
+    Payment,
+)
+from clinic.roles import Role, has_role
+
+ZERO = Decimal("0.00")
+
+
+# --- For other apps -----------------------------------------------------------------------
 
 
 def member_ids_with_invoices_overdue(*, on: datetime.date) -> QuerySet:
-    """Ids of members with an unpaid invoice that fell due before ``on``.
+    """Ids of members with an unpaid invoice that fell due before ``on`` (one subquery).
 
-    Members' good standing excludes these. Until member invoices exist (the billing
-    issue), no member has one, so the answer is the empty set.
+    Members' good standing excludes these.
     """
     from members.models import Member
 
-    return Member.objects.none().values("pk")
+    unpaid = Invoice.objects.filter(
+        member__isnull=False, status__in=UNPAID_STATUSES, due_date__lt=on
+    ).values("member_id")
+    return Member.objects.filter(pk__in=unpaid).order_by().values("pk")
+
+
+def member_cover_on(*, member, on: datetime.date) -> CoverEnrolment | None:
+    """The cover enrolment of a member on a date (for "covered by <anchor>")."""
+    return (
+        CoverEnrolment.objects.filter(
+            member=member,
+            covered_from__lte=on,
+            contract__status=ContractStatus.ACTIVE,
+        )
+        .filter(Q(covered_to__isnull=True) | Q(covered_to__gte=on))
+        .select_related("contract__anchor")
+        .first()
+    )
+
+
+# --- Amounts on invoices --------------------------------------------------------------------
+
+
+def _sum_of(model, field_name: str = "amount") -> Coalesce:
+    total = (
+        model.objects.filter(invoice=OuterRef("pk"))
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum(field_name))
+        .values("total")
+    )
+    return Coalesce(
+        Subquery(total, output_field=DecimalField(max_digits=12, decimal_places=2)),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=12, decimal_places=2),
+    )
+
+
+def with_amounts(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Annotate ``paid`` and ``credited``; the balance is ``total - paid - credited``."""
+    return invoices.annotate(paid=_sum_of(Payment), credited=_sum_of(CreditNote))
+
+
+def invoice_list(*, status: str = "") -> QuerySet[Invoice]:
+    invoices = Invoice.objects.select_related("contract__anchor", "member__user")
+    if status:
+        invoices = invoices.filter(status=status)
+    return with_amounts(invoices).order_by("-issue_date", "-number")
+
+
+# --- Access: one helper per protected object ------------------------------------------------
+
+
+def invoices_for_user(user) -> QuerySet[Invoice]:
+    """Invoices a person may see: all (administrator), their organization's (anchor
+    contact), their own (member)."""
+    if has_role(user, Role.ADMINISTRATOR):
+        return Invoice.objects.all()
+    scope = Q(pk__in=[])
+    if has_role(user, Role.ANCHOR_CONTACT):
+        scope |= Q(contract__anchor__contacts=user)
+    if has_role(user, Role.MEMBER):
+        scope |= Q(member__user=user)
+    return Invoice.objects.filter(scope).distinct()
+
+
+def invoice_for_user(user, pk: int) -> Invoice:
+    return get_object_or_404(invoices_for_user(user), pk=pk)
+
+
+def credit_note_for_user(user, pk: int) -> CreditNote:
+    invoices = invoices_for_user(user)
+    return get_object_or_404(
+        CreditNote.objects.filter(invoice__in=invoices.values("pk")).select_related("invoice"),
+        pk=pk,
+    )
+
+
+def anchor_contracts_for_user(user) -> QuerySet[DirectCareContract]:
+    """Contracts of the organizations the anchor contact represents."""
+    return DirectCareContract.objects.filter(anchor__contacts=user).select_related("anchor")
+
+
+def anchor_contract_for_user(user, pk: int) -> DirectCareContract:
+    return get_object_or_404(anchor_contracts_for_user(user), pk=pk)
+
+
+def anchor_invoices_for_user(user) -> QuerySet[Invoice]:
+    return with_amounts(
+        Invoice.objects.filter(contract__anchor__contacts=user).select_related("contract")
+    ).order_by("-period", "-number")
+
+
+def member_invoices(member) -> QuerySet[Invoice]:
+    return with_amounts(member.invoices.all()).prefetch_related("credit_notes").order_by("-period")
+
+
+def invoice_detail(pk: int) -> Invoice:
+    return get_object_or_404(
+        with_amounts(
+            Invoice.objects.select_related("contract__anchor", "member__user").prefetch_related(
+                "lines__member", "payments", "credit_notes", "emails"
+            )
+        ),
+        pk=pk,
+    )
+
+
+def anchor_list() -> QuerySet[AnchorOrganization]:
+    return AnchorOrganization.objects.prefetch_related("contracts", "contacts")
+
+
+def contract_detail(pk: int) -> DirectCareContract:
+    return get_object_or_404(
+        DirectCareContract.objects.select_related("anchor").prefetch_related(
+            "enrolments__member__user"
+        ),
+        pk=pk,
+    )
+
+
+# --- Covered headcount ----------------------------------------------------------------------
+
+
+def headcount_by_month(
+    contract: DirectCareContract, *, until: datetime.date
+) -> list[tuple[datetime.date, int]]:
+    """Members covered on at least one day of each month, from the start to ``until``.
+
+    Uses the contract's prefetched ``enrolments`` when present: no query per month.
+    """
+    enrolments = list(contract.enrolments.all())
+    last = min(contract.end_date or until, until)
+    months = []
+    month = rules.month_start(contract.start_date)
+    while month <= last:
+        span = (month, rules.month_end(month))
+        covered = {
+            e.member_id for e in enrolments if rules.clip(e.covered_from, e.covered_to, span)
+        }
+        months.append((month, len(covered)))
+        month = rules.next_month(month)
+    return months
+
+
+# --- Invoice runs ---------------------------------------------------------------------------
+
+
+@dataclass
+class LineDraft:
+    description: str
+    member_id: int | None
+    start: datetime.date
+    end: datetime.date
+    days: int
+    days_in_period: int
+    unit_amount: Decimal
+    amount: Decimal
+
+
+@dataclass
+class InvoiceDraft:
+    period: datetime.date
+    issue_date: datetime.date
+    due_date: datetime.date
+    currency: str
+    bill_to_name: str
+    bill_to_email: str
+    bill_to_address: str = ""
+    bill_to_tax_id: str = ""
+    contract_id: int | None = None
+    member_id: int | None = None
+    lines: list[LineDraft] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("contract", self.contract_id) if self.contract_id else ("member", self.member_id)
+
+
+@dataclass
+class RunPreview:
+    drafts: list[InvoiceDraft]
+    already_invoiced: int
+    problems: list[str]
+
+    @property
+    def totals_by_currency(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for draft in self.drafts:
+            totals[draft.currency] += draft.total
+        return dict(sorted(totals.items()))
+
+    @property
+    def contract_count(self) -> int:
+        return sum(1 for d in self.drafts if d.contract_id)
+
+    @property
+    def member_count(self) -> int:
+        return sum(1 for d in self.drafts if d.member_id)
+
+
+def _contract_issue_date(contract: DirectCareContract, period, today) -> datetime.date:
+    billing_date = rules.next_month(period).replace(day=contract.billing_day)
+    return max(today, billing_date)
+
+
+def invoice_run_preview(
+    *,
+    period: datetime.date,
+    today: datetime.date,
+    contract_ids: list[int] | None = None,
+    include_members: bool = True,
+) -> RunPreview:
+    """What an invoice run for ``period`` (a calendar month) would issue, in a fixed number
+    of queries whatever the number of contracts, members and invoices."""
+    from members.models import FeePeriod
+    from members.selectors import fee_plan_assignments_between
+
+    period = rules.month_start(period)
+    span = (period, rules.month_end(period))
+    days_in_month = rules.days_in(span)
+    existing = Invoice.objects.filter(period=period).values_list("contract_id", "member_id")
+    invoiced_contracts, invoiced_members = set(), set()
+    for contract_id, member_id in existing:
+        (invoiced_contracts if contract_id else invoiced_members).add(contract_id or member_id)
+    drafts: list[InvoiceDraft] = []
+    problems: list[str] = []
+    already = 0
+
+    contracts = (
+        DirectCareContract.objects.exclude(status=ContractStatus.DRAFT)
+        .filter(start_date__lte=span[1])
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=span[0]))
+        .select_related("anchor")
+        .prefetch_related("enrolments__member__user")
+        .order_by("pk")
+    )
+    if contract_ids is not None:
+        contracts = contracts.filter(pk__in=contract_ids)
+    for contract in contracts:
+        if contract.pk in invoiced_contracts:
+            already += 1
+            continue
+        contract_span = rules.clip(contract.start_date, contract.end_date, span)
+        issue_date = _contract_issue_date(contract, period, today)
+        draft = InvoiceDraft(
+            period=period,
+            issue_date=issue_date,
+            due_date=issue_date + datetime.timedelta(days=contract.payment_terms_days),
+            currency=contract.currency,
+            bill_to_name=contract.anchor.name,
+            bill_to_email=contract.anchor.billing_contact_email,
+            bill_to_address=contract.anchor.address,
+            bill_to_tax_id=contract.anchor.tax_id,
+            contract_id=contract.pk,
+        )
+        for enrolment in sorted(
+            contract.enrolments.all(), key=lambda e: (e.member.number or 0, e.covered_from)
+        ):
+            covered = rules.clip(enrolment.covered_from, enrolment.covered_to, contract_span)
+            if covered is None:
+                continue
+            days = rules.days_in(covered)
+            member = enrolment.member
+            draft.lines.append(
+                LineDraft(
+                    description=f"{member.full_name} (#{member.number or '—'})",
+                    member_id=member.pk,
+                    start=covered[0],
+                    end=covered[1],
+                    days=days,
+                    days_in_period=days_in_month,
+                    unit_amount=contract.rate_per_member_month,
+                    amount=rules.prorate(contract.rate_per_member_month, days, days_in_month),
+                )
+            )
+        if draft.lines:
+            drafts.append(draft)
+
+    if include_members:
+        # Yearly fees are charged with December, for the calendar year's days on the plan.
+        year_span = (period.replace(month=1, day=1), period.replace(month=12, day=31))
+        fee_span = year_span if period.month == 12 else span
+        assignments = list(
+            fee_plan_assignments_between(start=fee_span[0], end=fee_span[1]).order_by(
+                "member__number", "member_id", "valid_from"
+            )
+        )
+        member_ids = {a.member_id for a in assignments}
+        covers: dict[int, list[rules.DateRange]] = defaultdict(list)
+        for member_id, start, end in (
+            CoverEnrolment.objects.filter(member_id__in=member_ids, covered_from__lte=fee_span[1])
+            .exclude(contract__status=ContractStatus.DRAFT)
+            .exclude(covered_to__lt=fee_span[0])
+            .values_list("member_id", "covered_from", "covered_to")
+        ):
+            clipped = rules.clip(start, end, fee_span)
+            if clipped:
+                covers[member_id].append(clipped)
+        member_drafts: dict[int, InvoiceDraft] = {}
+        for assignment in assignments:
+            member, plan = assignment.member, assignment.plan
+            if member.pk in invoiced_members:
+                continue
+            if plan.period == FeePeriod.YEARLY:
+                if period.month != 12:
+                    continue
+                plan_span, days_in_period = year_span, rules.days_in(year_span)
+            else:
+                plan_span, days_in_period = span, days_in_month
+            on_plan = rules.clip(assignment.valid_from, assignment.valid_to, plan_span)
+            if on_plan is None:
+                continue
+            for start, end in rules.subtract(on_plan, covers[member.pk]):
+                days = rules.days_in((start, end))
+                draft = member_drafts.get(member.pk)
+                if draft is None:
+                    draft = member_drafts[member.pk] = InvoiceDraft(
+                        period=period,
+                        issue_date=today,
+                        due_date=today
+                        + datetime.timedelta(days=settings.CLINIC_MEMBER_PAYMENT_TERMS_DAYS),
+                        currency=plan.currency,
+                        bill_to_name=member.full_name,
+                        bill_to_email=member.user.email,
+                        bill_to_address=member.address,
+                        member_id=member.pk,
+                    )
+                if draft.currency != plan.currency:
+                    problems.append(f"{member.full_name}: fee plans in two currencies")
+                    continue
+                draft.lines.append(
+                    LineDraft(
+                        description=f"{plan.name} ({plan.get_period_display()})",
+                        member_id=member.pk,
+                        start=start,
+                        end=end,
+                        days=days,
+                        days_in_period=days_in_period,
+                        unit_amount=plan.amount,
+                        amount=rules.prorate(plan.amount, days, days_in_period),
+                    )
+                )
+        already += len(invoiced_members & member_ids)
+        drafts.extend(d for d in member_drafts.values() if d.lines and d.total > 0)
+    return RunPreview(drafts=drafts, already_invoiced=already, problems=problems)
+
+
+# --- Reports --------------------------------------------------------------------------------
+
+AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+def aging_bucket(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "1-30"
+    if days_overdue <= 60:
+        return "31-60"
+    if days_overdue <= 90:
+        return "61-90"
+    return "90+"
+
+
+@dataclass
+class AgingReport:
+    rows: list[tuple[Invoice, Decimal, int, str]]
+    totals: dict[str, dict[str, Decimal]]
+
+
+def aging_report(*, on: datetime.date) -> AgingReport:
+    """Unpaid balances by how long past due they are on ``on``, per currency (one query)."""
+    invoices = with_amounts(
+        Invoice.objects.filter(status__in=UNPAID_STATUSES).select_related(
+            "contract__anchor", "member__user"
+        )
+    ).order_by("due_date", "number")
+    rows = []
+    totals: dict[str, dict[str, Decimal]] = {}
+    for invoice in invoices:
+        balance = invoice.total - invoice.paid - invoice.credited
+        if balance <= 0:
+            continue
+        days = (on - invoice.due_date).days
+        bucket = aging_bucket(days)
+        rows.append((invoice, balance, max(days, 0), bucket))
+        currency_totals = totals.setdefault(
+            invoice.currency, dict.fromkeys((*AGING_BUCKETS, "total"), ZERO)
+        )
+        currency_totals[bucket] += balance
+        currency_totals["total"] += balance
+    return AgingReport(rows=rows, totals=dict(sorted(totals.items())))
+
+
+@dataclass
+class FederationStatement:
+    month: datetime.date
+    percent: Decimal
+    lines: list[tuple[str, Decimal, Decimal]]  # currency, collected, contribution due
+
+
+def federation_statement(*, month: datetime.date) -> FederationStatement:
+    """Revenue collected (payments received) in a month and the federation's share of it."""
+    month = rules.month_start(month)
+    percent = Decimal(settings.CLINIC_FEDERATION_PERCENT)
+    collected = (
+        Payment.objects.filter(paid_on__gte=month, paid_on__lte=rules.month_end(month))
+        .order_by("currency")
+        .values("currency")
+        .annotate(total=Sum("amount"))
+    )
+    lines = [
+        (row["currency"], row["total"], rules.percent_of(row["total"], percent))
+        for row in collected
+    ]
+    if not lines:
+        lines = [(settings.CLINIC_CURRENCY, ZERO, ZERO)]
+    return FederationStatement(month=month, percent=percent, lines=lines)
+
+
+SUPPRESSION_THRESHOLD = 5
+
+
+def suppress(count: int) -> int | None:
+    """Counts under the threshold are withheld (None) so no person can be identified."""
+    return count if count >= SUPPRESSION_THRESHOLD else None
+
+
+@dataclass
+class ValueReport:
+    contract: DirectCareContract
+    start: datetime.date
+    end: datetime.date
+    headcount: int
+    member_months: Decimal
+    total_billed: Decimal
+    previous_spend: Decimal | None
+    difference: Decimal | None
+    active_arcs: int | None
+    achieved_arcs: int | None
+
+
+def anchor_value_report(
+    *, contract: DirectCareContract, start: datetime.date, end: datetime.date
+) -> ValueReport:
+    """What the anchor bought over months ``start``..``end``: headcount, money, and care
+    delivered as non-clinical aggregates with small counts suppressed."""
+    from arcs.selectors import arc_outcome_counts
+
+    start, end = rules.month_start(start), rules.month_end(end)
+    member_ids: set[int] = set()
+    member_months = Decimal(0)
+    enrolments = list(contract.enrolments.all())
+    month = start
+    while month <= end:
+        span = (month, rules.month_end(month))
+        for enrolment in enrolments:
+            covered = rules.clip(enrolment.covered_from, enrolment.covered_to, span)
+            contract_span = rules.clip(contract.start_date, contract.end_date, span)
+            if covered and contract_span:
+                covered = rules.clip(covered[0], covered[1], contract_span)
+            if covered and contract_span:
+                member_ids.add(enrolment.member_id)
+                member_months += Decimal(rules.days_in(covered)) / rules.days_in(span)
+        month = rules.next_month(month)
+    invoices = contract.invoices.filter(period__gte=start, period__lte=end)
+    billed = invoices.aggregate(total=Sum("total"))["total"] or ZERO
+    credited = (
+        CreditNote.objects.filter(invoice__in=invoices).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    total_billed = billed - credited
+    previous = contract.anchor.previous_spend_per_person_month
+    previous_spend = rules.money(previous * member_months) if previous is not None else None
+    counts = arc_outcome_counts(member_ids=sorted(member_ids), start=start, end=end)
+    return ValueReport(
+        contract=contract,
+        start=start,
+        end=end,
+        headcount=len(member_ids),
+        member_months=member_months.quantize(Decimal("0.01")),
+        total_billed=total_billed,
+        previous_spend=previous_spend,
+        difference=(previous_spend - total_billed) if previous_spend is not None else None,
+        active_arcs=suppress(counts.get("active", 0)),
+        achieved_arcs=suppress(counts.get("achieved", 0)),
+    )

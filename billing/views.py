@@ -1,10 +1,467 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+import datetime
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from billing import forms, rules, selectors, services, tasks
+from billing.models import (
+    AnchorOrganization,
+    ContractStatus,
+    CoverEnrolment,
+    DirectCareContract,
+    InvoiceStatus,
+)
 from clinic.access import role_required
 from clinic.roles import Role
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, items):
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- Anchor contacts ------------------------------------------------------------------------
 
 
 @role_required(Role.ANCHOR_CONTACT)
 def contract(request: HttpRequest) -> HttpResponse:
-    return render(request, "billing/contract.html")
+    """The anchor contact's home: their organization's contracts and invoices."""
+    contracts = selectors.anchor_contracts_for_user(request.user).order_by("-start_date")
+    invoices = _page(request, selectors.anchor_invoices_for_user(request.user))
+    return render(request, "billing/contract.html", {"contracts": contracts, "invoices": invoices})
+
+
+@role_required(Role.ANCHOR_CONTACT)
+def anchor_contract(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = selectors.anchor_contract_for_user(request.user, pk)
+    contract = selectors.contract_detail(contract.pk)
+    headcount = selectors.headcount_by_month(contract, until=timezone.localdate())
+    invoices = selectors.with_amounts(contract.invoices.all()).order_by("-period")
+    return render(
+        request,
+        "billing/anchor_contract.html",
+        {"contract": contract, "headcount": headcount, "invoices": invoices},
+    )
+
+
+# --- Documents, for everyone allowed ---------------------------------------------------------
+
+
+@login_required
+def invoice_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    invoice = selectors.invoice_for_user(request.user, pk)
+    if not invoice.pdf:
+        raise Http404(_("The PDF of this invoice is still being prepared."))
+    return FileResponse(
+        invoice.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"invoice-{invoice.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@login_required
+def credit_note_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    note = selectors.credit_note_for_user(request.user, pk)
+    if not note.pdf:
+        raise Http404(_("The PDF of this credit note is still being prepared."))
+    return FileResponse(
+        note.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"credit-note-{note.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+# --- Administrators: anchors and contracts ----------------------------------------------------
+
+
+@role_required(Role.ADMINISTRATOR)
+def anchor_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "billing/anchor_list.html", {"anchors": _page(request, selectors.anchor_list())}
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def anchor_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    anchor = get_object_or_404(AnchorOrganization, pk=pk) if pk else AnchorOrganization()
+    form = forms.AnchorForm(request.POST or None, instance=anchor)
+    if request.method == "POST" and form.is_valid():
+        services.anchor_save(
+            anchor=form.save(commit=False),
+            contacts=form.cleaned_data["contacts"],
+            actor=request.user,
+        )
+        messages.success(request, _("Anchor organization saved."))
+        return redirect("billing:anchor_list")
+    return render(request, "billing/form.html", {"form": form, "title": _("Anchor organization")})
+
+
+@role_required(Role.ADMINISTRATOR)
+def contract_list(request: HttpRequest) -> HttpResponse:
+    contracts = DirectCareContract.objects.select_related("anchor").order_by("anchor__name")
+    return render(request, "billing/contract_list.html", {"contracts": _page(request, contracts)})
+
+
+@role_required(Role.ADMINISTRATOR)
+def contract_create(request: HttpRequest) -> HttpResponse:
+    form = forms.ContractForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.contract_save(contract=form.save(commit=False), actor=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Contract saved as a draft."))
+            return redirect("billing:contract_detail", pk=contract.pk)
+    return render(request, "billing/form.html", {"form": form, "title": _("New contract")})
+
+
+@role_required(Role.ADMINISTRATOR)
+def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Draft contracts can be corrected; once active, their terms are what was invoiced."""
+    contract = get_object_or_404(DirectCareContract, pk=pk)
+    if contract.status != ContractStatus.DRAFT:
+        messages.error(request, _("Only a draft contract can be changed."))
+        return redirect("billing:contract_detail", pk=pk)
+    form = forms.ContractForm(request.POST or None, instance=contract)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contract_save(contract=form.save(commit=False), actor=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Contract saved."))
+            return redirect("billing:contract_detail", pk=pk)
+    return render(request, "billing/form.html", {"form": form, "title": _("Edit contract")})
+
+
+@role_required(Role.ADMINISTRATOR)
+def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = selectors.contract_detail(pk)
+    enrolment_form = forms.EnrolmentForm(request.POST or None)
+    if request.method == "POST" and enrolment_form.is_valid():
+        data = enrolment_form.cleaned_data
+        try:
+            services.enrolment_add(
+                contract=contract,
+                member=enrolment_form.member,
+                covered_from=data["covered_from"],
+                covered_to=data["covered_to"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            enrolment_form.add_error(None, error)
+        else:
+            messages.success(request, _("Cover added."))
+            return redirect("billing:contract_detail", pk=pk)
+    return render(
+        request,
+        "billing/contract_detail.html",
+        {
+            "contract": contract,
+            "enrolment_form": enrolment_form,
+            "end_form": forms.ContractEndForm(),
+            "enrolment_end_form": forms.EnrolmentEndForm(),
+            "headcount": selectors.headcount_by_month(contract, until=timezone.localdate()),
+            "invoices": selectors.with_amounts(contract.invoices.all()).order_by("-period")[:12],
+        },
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def contract_transition(request: HttpRequest, pk: int, to: str) -> HttpResponse:
+    contract = get_object_or_404(DirectCareContract, pk=pk)
+    if to not in ContractStatus.values:
+        raise Http404
+    end_date = None
+    if to == ContractStatus.ENDED:
+        form = forms.ContractEndForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Give the date the contract ends."))
+            return redirect("billing:contract_detail", pk=pk)
+        end_date = form.cleaned_data["end_date"]
+    try:
+        services.contract_transition(
+            contract=contract, to=to, actor=request.user, end_date=end_date
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Contract is now %(status)s.") % {"status": to})
+    return redirect("billing:contract_detail", pk=pk)
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def enrolment_end(request: HttpRequest, pk: int) -> HttpResponse:
+    enrolment = get_object_or_404(CoverEnrolment, pk=pk)
+    form = forms.EnrolmentEndForm(request.POST)
+    if form.is_valid():
+        try:
+            services.enrolment_end(
+                enrolment=enrolment, covered_to=form.cleaned_data["covered_to"], actor=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("Cover ended."))
+    else:
+        messages.error(request, _("Give the date the cover ends."))
+    return redirect("billing:contract_detail", pk=enrolment.contract_id)
+
+
+@role_required(Role.ADMINISTRATOR)
+def roster_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload a roster, see the preview with every error by row and column, then confirm."""
+    contract = get_object_or_404(DirectCareContract.objects.select_related("anchor"), pk=pk)
+    form = forms.RosterForm(request.POST or None, request.FILES or None)
+    rows, errors = [], []
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["text"]
+        if "confirm" in request.POST:
+            try:
+                count = services.roster_import(contract=contract, text=text, actor=request.user)
+            except ValidationError as error:
+                errors = error.messages
+            else:
+                messages.success(
+                    request, _("%(count)d people added to the contract.") % {"count": count}
+                )
+                return redirect("billing:contract_detail", pk=pk)
+        else:
+            rows, errors = services.roster_parse(contract=contract, text=text)
+        form = forms.RosterForm(initial={"text": text})
+    return render(
+        request,
+        "billing/roster_import.html",
+        {"contract": contract, "form": form, "rows": rows, "errors": errors},
+    )
+
+
+# --- Administrators: invoices -------------------------------------------------------------------
+
+
+@role_required(Role.ADMINISTRATOR)
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in InvoiceStatus.values:
+        status = ""
+    return render(
+        request,
+        "billing/invoice_list.html",
+        {
+            "invoices": _page(request, selectors.invoice_list(status=status)),
+            "status": status,
+            "statuses": InvoiceStatus.choices,
+        },
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = selectors.invoice_detail(pk)
+    return _invoice_page(
+        request,
+        invoice,
+        forms.PaymentForm(auto_id="payment_%s"),
+        forms.CreditNoteForm(auto_id="credit_%s"),
+    )
+
+
+def _invoice_page(request, invoice, payment_form, credit_form, status=200) -> HttpResponse:
+    return render(
+        request,
+        "billing/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "balance": invoice.total - invoice.paid - invoice.credited,
+            "payment_form": payment_form,
+            "credit_form": credit_form,
+            "open": invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.CREDITED),
+        },
+        status=status,
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = selectors.invoice_detail(pk)
+    form = forms.PaymentForm(request.POST, auto_id="payment_%s")
+    if form.is_valid():
+        try:
+            services.payment_record(invoice=invoice, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("amount", error)
+        else:
+            messages.success(request, _("Payment recorded."))
+            return redirect("billing:invoice_detail", pk=pk)
+    return _invoice_page(
+        request, invoice, form, forms.CreditNoteForm(auto_id="credit_%s"), status=400
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = selectors.invoice_detail(pk)
+    form = forms.CreditNoteForm(request.POST, auto_id="credit_%s")
+    if form.is_valid():
+        try:
+            services.credit_note_issue(invoice=invoice, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("amount", error)
+        else:
+            messages.success(request, _("Credit note issued."))
+            return redirect("billing:invoice_detail", pk=pk)
+    return _invoice_page(
+        request, invoice, forms.PaymentForm(auto_id="payment_%s"), form, status=400
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def run_invoicing(request: HttpRequest) -> HttpResponse:
+    """Preview a run (how many invoices, totals per currency), then queue it."""
+    form = forms.RunForm(
+        request.POST or None, initial={"period": forms.default_month(), "include_members": True}
+    )
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        period = form.cleaned_data["period"]
+        contract = form.cleaned_data["contract"]
+        contract_ids = [contract.pk] if contract else None
+        members = form.cleaned_data["include_members"]
+        if "confirm" in request.POST:
+            transaction.on_commit(
+                lambda: tasks.run_invoicing.delay(period.isoformat(), contract_ids, members)
+            )
+            messages.success(
+                request,
+                _("Invoicing for %(month)s is running; invoices appear below as they are issued.")
+                % {"month": period.strftime("%Y-%m")},
+            )
+            return redirect("billing:invoice_list")
+        preview = selectors.invoice_run_preview(
+            period=period,
+            today=timezone.localdate(),
+            contract_ids=contract_ids,
+            include_members=members,
+        )
+    return render(request, "billing/run.html", {"form": form, "preview": preview})
+
+
+# --- Administrators: reports -------------------------------------------------------------------
+
+
+@role_required(Role.ADMINISTRATOR)
+def aging_report(request: HttpRequest) -> HttpResponse:
+    report = selectors.aging_report(on=timezone.localdate())
+    return render(
+        request,
+        "billing/aging.html",
+        {"report": report, "buckets": selectors.AGING_BUCKETS, "today": timezone.localdate()},
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def aging_report_csv(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    report = selectors.aging_report(on=today)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="aging-{today.isoformat()}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "invoice",
+            "bill_to",
+            "issue_date",
+            "due_date",
+            "days_overdue",
+            "bucket",
+            "balance",
+            "currency",
+        ]
+    )
+    for invoice, balance, days, bucket in report.rows:
+        writer.writerow(
+            [
+                invoice.number,
+                invoice.bill_to_name,
+                invoice.issue_date,
+                invoice.due_date,
+                days,
+                bucket,
+                balance,
+                invoice.currency,
+            ]
+        )
+    return response
+
+
+def _statement_month(request: HttpRequest) -> datetime.date:
+    form = forms.MonthForm(request.GET or None)
+    return form.cleaned_data["month"] if form.is_valid() else forms.default_month()
+
+
+@role_required(Role.ADMINISTRATOR)
+def federation_statement(request: HttpRequest) -> HttpResponse:
+    month = _statement_month(request)
+    return render(
+        request,
+        "billing/federation.html",
+        {
+            "statement": selectors.federation_statement(month=month),
+            "form": forms.MonthForm(initial={"month": month}),
+        },
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def federation_statement_pdf(request: HttpRequest) -> HttpResponse:
+    from clinic.pdf import render_pdf
+
+    statement = selectors.federation_statement(month=_statement_month(request))
+    data = render_pdf("billing/pdf/federation.html", {"statement": statement})
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="federation-{statement.month:%Y-%m}.pdf"'
+    )
+    return response
+
+
+@role_required(Role.ADMINISTRATOR)
+def value_report(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = selectors.contract_detail(pk)
+    # By default, the last twelve invoiced months: billed and previous spend then compare
+    # the same months.
+    periods = sorted(contract.invoices.values_list("period", flat=True))
+    default_end = periods[-1] if periods else rules.previous_month(timezone.localdate())
+    year_before = default_end.replace(year=default_end.year - 1)
+    default_start = max(
+        [p for p in periods if p > year_before][:1] or [rules.month_start(contract.start_date)]
+    )
+    form = forms.ValueReportForm(
+        request.GET or None, initial={"start": default_start, "end": default_end}
+    )
+    start, end = default_start, default_end
+    if form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    report = selectors.anchor_value_report(contract=contract, start=start, end=end)
+    return render(request, "billing/value_report.html", {"report": report, "form": form})

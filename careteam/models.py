@@ -38,3 +38,154 @@ class Practitioner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.discipline})"
+
+
+class TeamRole(models.TextChoices):
+    PRACTITIONER = "practitioner", _("Practitioner")
+    HUB_COORDINATOR = "hub_coordinator", _("Hub coordinator")
+
+
+class CareTeamAssignment(models.Model):
+    """One practitioner on one member's care team, from a date until it ends.
+
+    A member's care team is their current assignments (``ended_on`` empty). Ended rows are
+    the team's history and are never deleted.
+    """
+
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, related_name="care_team_assignments"
+    )
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(
+        _("role on the team"),
+        max_length=16,
+        choices=TeamRole.choices,
+        default=TeamRole.PRACTITIONER,
+    )
+    started_on = models.DateField(_("from"))
+    ended_on = models.DateField(_("until"), null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("care team assignment")
+        verbose_name_plural = _("care team assignments")
+        ordering = ["member", "-ended_on", "role", "started_on"]
+        indexes = [models.Index(fields=["practitioner", "ended_on"])]
+        constraints = [
+            # The hub function is held by exactly one person at a time per member.
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=models.Q(role="hub_coordinator", ended_on__isnull=True),
+                name="one_current_hub_coordinator_per_member",
+            ),
+            models.UniqueConstraint(
+                fields=["member", "practitioner"],
+                condition=models.Q(ended_on__isnull=True),
+                name="practitioner_once_per_current_care_team",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_on__isnull=True)
+                | models.Q(ended_on__gte=models.F("started_on")),
+                name="care_team_assignment_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} on the care team of {self.member}"
+
+
+class ConsultationStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+class ConsultationRequest(models.Model):
+    """A practitioner asks another discipline, or a named colleague, about one arc."""
+
+    arc = models.ForeignKey("arcs.Arc", on_delete=models.PROTECT, related_name="consultations")
+    requested_by = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="consultations_requested"
+    )
+    to_discipline = models.ForeignKey(
+        Discipline,
+        on_delete=models.PROTECT,
+        related_name="consultations",
+        verbose_name=_("discipline"),
+    )
+    to_practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consultations_addressed",
+        verbose_name=_("colleague"),
+    )
+    question = models.TextField(_("question"))
+    answer = models.TextField(_("answer"), blank=True)
+    answered_by = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=ConsultationStatus.choices,
+        default=ConsultationStatus.OPEN,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consultation request")
+        verbose_name_plural = _("consultation requests")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="open") | ~models.Q(answer=""),
+                name="consultation_answered_has_answer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consultation #{self.pk} ({self.get_status_display()})"
+
+
+class NotificationKind(models.TextChoices):
+    CONSULTATION_REQUESTED = "consultation_requested", _("Consultation requested")
+    CONSULTATION_ANSWERED = "consultation_answered", _("Consultation answered")
+
+
+class Notification(models.Model):
+    """An in-app notice to one person; the same notice is also sent by email once."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    consultation = models.ForeignKey(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        constraints = [
+            # One notice per person per event, however often the event is retried.
+            models.UniqueConstraint(
+                fields=["recipient", "consultation", "kind"], name="one_notification_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.recipient}"

@@ -1,15 +1,347 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import datetime
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from arcs import selectors as arc_selectors
+from careteam import selectors, services
+from careteam.forms import AnswerForm, AssignForm, ConsultationForm, DashboardFilterForm
+from careteam.models import (
+    CareTeamAssignment,
+    ConsultationRequest,
+    ConsultationStatus,
+    Discipline,
+    Practitioner,
+    TeamRole,
+)
 from clinic.access import role_required
-from clinic.roles import Role
+from clinic.roles import Role, has_role
+from members.models import Member
+
+# Open consultations by age, in days: (key, label, from, to) with ``to`` exclusive.
+CONSULTATION_AGES = [
+    ("under_7", gettext_lazy("Under a week"), 0, 7),
+    ("7_to_30", gettext_lazy("1 to 4 weeks"), 7, 30),
+    ("over_30", gettext_lazy("Over 4 weeks"), 30, None),
+]
 
 
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def caseload(request: HttpRequest) -> HttpResponse:
-    return render(request, "careteam/caseload.html")
+    """Members whose care team I am on, with their contact details, and what needs me now."""
+    user = request.user
+    members = selectors.members_in_care_of(user).order_by("user__last_name", "number", "pk")
+    page = Paginator(members, 25).get_page(request.GET.get("page"))
+    open_arcs = arc_selectors.open_arc_counts_by_member([m.pk for m in page])
+    rows = [{"member": member, "open_arcs": open_arcs.get(member.pk, 0)} for member in page]
+    return render(
+        request,
+        "careteam/caseload.html",
+        {
+            "page": page,
+            "rows": rows,
+            "reviews_due": list(arc_selectors.reviews_due_for(user)[:50]),
+            "interventions_due": list(arc_selectors.interventions_due_for(user)[:50]),
+            "consultations": list(selectors.consultations_addressed_to(user)[:50]),
+            "notifications": list(selectors.unread_notifications(user)[:20]),
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @role_required(Role.HUB_COORDINATOR)
 def team_dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "careteam/team_dashboard.html")
+    filters = DashboardFilterForm(request.GET or None)
+    filters.is_valid()
+    data = getattr(filters, "cleaned_data", {})
+    discipline = data.get("discipline")
+    practitioner = data.get("practitioner")
+    today = timezone.localdate()
+    counts = arc_selectors.dashboard_counts(
+        discipline_id=discipline.pk if discipline else None,
+        practitioner_id=practitioner.pk if practitioner else None,
+        today=today,
+    )
+    caseloads = (
+        Practitioner.objects.select_related("user", "discipline")
+        .annotate(
+            team_members=Count(
+                "assignments", filter=Q(assignments__ended_on__isnull=True), distinct=True
+            )
+        )
+        .order_by("discipline__name", "user__last_name")
+    )
+    if discipline:
+        caseloads = caseloads.filter(discipline=discipline)
+    if practitioner:
+        caseloads = caseloads.filter(pk=practitioner.pk)
+    by_discipline = Discipline.objects.annotate(
+        team_members=Count(
+            "practitioners__assignments__member",
+            filter=Q(practitioners__assignments__ended_on__isnull=True),
+            distinct=True,
+        )
+    ).order_by("name")
+    consultation_ages = ConsultationRequest.objects.filter(
+        status=ConsultationStatus.OPEN
+    ).aggregate(
+        **{
+            key: Count(
+                "pk",
+                filter=Q(created_at__lte=timezone.now() - datetime.timedelta(days=low))
+                & (
+                    Q(created_at__gt=timezone.now() - datetime.timedelta(days=high))
+                    if high
+                    else Q()
+                ),
+            )
+            for key, _label, low, high in CONSULTATION_AGES
+        }
+    )
+    query = request.GET.copy()
+    return render(
+        request,
+        "careteam/team_dashboard.html",
+        {
+            "filters": filters,
+            "filter_query": query.urlencode(),
+            "counts": counts,
+            "statuses": [
+                (value, label, counts[value]) for value, label in arc_selectors.ArcStatus.choices
+            ],
+            "without_arc": arc_selectors.active_members_without_active_arc().count(),
+            "caseloads": caseloads,
+            "by_discipline": by_discipline,
+            "attainment_by_discipline": arc_selectors.attainment_by_discipline(today=today),
+            "settings_stalled": settings.CLINIC_STALLED_ARC_DAYS,
+            "consultation_ages": [
+                (key, label, consultation_ages[key]) for key, label, _l, _h in CONSULTATION_AGES
+            ],
+        },
+    )
+
+
+@role_required(Role.HUB_COORDINATOR)
+def care_team_members(request: HttpRequest) -> HttpResponse:
+    """Every member with their hub coordinator and team size: where teams are assigned."""
+    members = Member.objects.select_related("user").annotate(
+        team_size=Count(
+            "care_team_assignments",
+            filter=Q(care_team_assignments__ended_on__isnull=True),
+            distinct=True,
+        ),
+        has_hub=Count(
+            "care_team_assignments",
+            filter=Q(
+                care_team_assignments__ended_on__isnull=True,
+                care_team_assignments__role=TeamRole.HUB_COORDINATOR,
+            ),
+        ),
+    )
+    practitioner_id = request.GET.get("practitioner", "")
+    if practitioner_id.isdigit():
+        members = members.filter(
+            pk__in=selectors.current_assignments()
+            .filter(practitioner_id=int(practitioner_id))
+            .values("member_id")
+        )
+    discipline_id = request.GET.get("discipline", "")
+    if discipline_id.isdigit():
+        members = members.filter(
+            pk__in=selectors.current_assignments()
+            .filter(practitioner__discipline_id=int(discipline_id))
+            .values("member_id")
+        )
+    if request.GET.get("without_hub"):
+        members = members.filter(has_hub=0)
+    page = Paginator(members.order_by("number", "pk"), 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "careteam/care_team_members.html", {"page": page, "query": query.urlencode()}
+    )
+
+
+def _member_for_team_page(request: HttpRequest, member_pk: int) -> Member:
+    """The hub coordinator sees every care team; a clinician only the ones they are on."""
+    if has_role(request.user, Role.HUB_COORDINATOR):
+        members = Member.objects.select_related("user")
+    else:
+        members = selectors.members_in_care_of(request.user)
+    return get_object_or_404(members, pk=member_pk)
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def care_team(request: HttpRequest, member_pk: int) -> HttpResponse:
+    member = _member_for_team_page(request, member_pk)
+    can_assign = has_role(request.user, Role.HUB_COORDINATOR)
+    form = AssignForm(request.POST or None) if can_assign else None
+    if request.method == "POST":
+        if not can_assign:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.care_team_assign(
+                    member=member,
+                    practitioner=form.cleaned_data["practitioner"],
+                    role=form.cleaned_data["role"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Care team updated."))
+                return redirect("careteam:care_team", member.pk)
+    arcs = arc_selectors.arcs_visible_to(request.user).filter(member=member).order_by("-created_at")
+    return render(
+        request,
+        "careteam/care_team.html",
+        {
+            "member": member,
+            "team": selectors.care_team_of(member),
+            "history": selectors.care_team_history(member),
+            "form": form,
+            "arcs": arcs,
+            "can_assign": can_assign,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@role_required(Role.HUB_COORDINATOR)
+def care_team_end(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = get_object_or_404(CareTeamAssignment, pk=pk, ended_on__isnull=True)
+    try:
+        services.care_team_end(assignment=assignment, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Assignment ended."))
+    return redirect("careteam:care_team", assignment.member_id)
+
+
+# --- Consultations -------------------------------------------------------------------------
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def consultation_new(request: HttpRequest, arc_pk: int) -> HttpResponse:
+    arc = arc_selectors.arc_for_user(request.user, arc_pk, for_change=True)
+    practitioner = selectors.practitioner_for_user(request.user)
+    if practitioner is None:
+        raise Http404
+    form = ConsultationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            consultation = services.consultation_request(
+                arc=arc,
+                requested_by=practitioner,
+                to_discipline=form.cleaned_data["to_discipline"],
+                to_practitioner=form.cleaned_data["to_practitioner"],
+                question=form.cleaned_data["question"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Consultation requested; the addressee is notified."))
+            return redirect("careteam:consultation_detail", consultation.pk)
+    return render(request, "careteam/consultation_new.html", {"form": form, "arc": arc})
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    consultation = get_object_or_404(selectors.consultations_visible_to(request.user), pk=pk)
+    practitioner = selectors.practitioner_for_user(request.user)
+    asked = consultation.notifications.filter(recipient=request.user, kind="consultation_requested")
+    can_answer = (
+        practitioner is not None
+        and consultation.status == ConsultationStatus.OPEN
+        and (asked.exists() or has_role(request.user, Role.HUB_COORDINATOR))
+    )
+    form = AnswerForm(request.POST or None) if can_answer else None
+    if request.method == "POST":
+        if not can_answer:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.consultation_answer(
+                    consultation=consultation,
+                    answered_by=practitioner,
+                    answer=form.cleaned_data["answer"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Answer sent."))
+                return redirect("careteam:consultation_detail", consultation.pk)
+    services.notifications_mark_read(user=request.user, consultation=consultation)
+    can_close = consultation.status != ConsultationStatus.CLOSED and (
+        consultation.requested_by.user_id == request.user.pk
+        or has_role(request.user, Role.HUB_COORDINATOR)
+    )
+    return render(
+        request,
+        "careteam/consultation_detail.html",
+        {"consultation": consultation, "form": form, "can_close": can_close},
+    )
+
+
+@require_POST
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def consultation_close(request: HttpRequest, pk: int) -> HttpResponse:
+    consultation = get_object_or_404(selectors.consultations_visible_to(request.user), pk=pk)
+    if not (
+        consultation.requested_by.user_id == request.user.pk
+        or has_role(request.user, Role.HUB_COORDINATOR)
+    ):
+        raise PermissionDenied
+    try:
+        services.consultation_close(consultation=consultation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Consultation closed."))
+    return redirect("careteam:consultation_detail", consultation.pk)
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def consultation_list(request: HttpRequest) -> HttpResponse:
+    consultations = selectors.consultations_visible_to(request.user).order_by("created_at")
+    status = request.GET.get("status", "")
+    if status in ConsultationStatus.values:
+        consultations = consultations.filter(status=status)
+    age = request.GET.get("age", "")
+    for key, _label, low, high in CONSULTATION_AGES:
+        if age == key:
+            now = timezone.now()
+            consultations = consultations.filter(created_at__lte=now - datetime.timedelta(days=low))
+            if high:
+                consultations = consultations.filter(
+                    created_at__gt=now - datetime.timedelta(days=high)
+                )
+    if request.GET.get("mine"):
+        consultations = consultations.filter(
+            pk__in=selectors.consultations_addressed_to(request.user, open_only=False).values("pk")
+        )
+    page = Paginator(consultations, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "careteam/consultation_list.html", {"page": page, "query": query.urlencode()}
+    )
+
+
+@require_POST
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    services.notifications_mark_read(user=request.user)
+    return redirect("careteam:caseload")

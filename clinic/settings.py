@@ -87,6 +87,8 @@ CLINIC_GOOD_STANDING_GRACE_DAYS = env.int("CLINIC_GOOD_STANDING_GRACE_DAYS", def
 CLINIC_NOTICE_PERIOD_DAYS = env.int("CLINIC_NOTICE_PERIOD_DAYS", default=14)
 # How many other members one member may hold proxies for in one ballot.
 CLINIC_PROXY_LIMIT = env.int("CLINIC_PROXY_LIMIT", default=2)
+# General meeting notices are emailed in chunks of this many, one Celery task per chunk.
+CLINIC_NOTICE_CHUNK_SIZE = env.int("CLINIC_NOTICE_CHUNK_SIZE", default=50)
 # Share of eligible voters that must take part, unless a ballot sets its own (0 to 1).
 CLINIC_DEFAULT_QUORUM = Decimal(env.str("CLINIC_DEFAULT_QUORUM", default="0.10"))
 # An arc with no note, measure or change for this many days is stalled.
@@ -220,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
     "daily-overdue-invoices": {
         "task": "billing.tasks.mark_overdue_and_remind",
         "schedule": crontab(minute=0, hour=7),
+    },
+    "open-and-close-due-ballots": {
+        "task": "governance.tasks.open_and_close_due_ballots",
+        "schedule": 60.0,
     },
 }
 

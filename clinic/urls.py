@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from clinic import views
+from members import views as members_views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("home/", views.home, name="home"),
     path("administration/", views.administration, name="administration"),
     path("healthz", views.healthz, name="healthz"),
+    path("join/", members_views.join, name="join"),
+    path("rules/", members_views.rules, name="rules"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("membership/", include("members.urls")),

@@ -16,6 +16,37 @@ class MemberStatus(models.TextChoices):
     LAPSED = "lapsed", _("Lapsed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     DECEASED = "deceased", _("Deceased")
+    # An application the administrators turned down: never admitted, so no number.
+    REJECTED = "rejected", _("Application rejected")
+
+
+# Every allowed move of the status machine, in one place (``services.member_change_status``
+# enforces it). Admission (applicant -> active) happens only through ``member_approve``,
+# which assigns the member number in the same transaction.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    MemberStatus.APPLICANT: frozenset({MemberStatus.ACTIVE, MemberStatus.REJECTED}),
+    MemberStatus.ACTIVE: frozenset(
+        {MemberStatus.SUSPENDED, MemberStatus.LAPSED, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
+    ),
+    MemberStatus.SUSPENDED: frozenset(
+        {MemberStatus.ACTIVE, MemberStatus.LAPSED, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
+    ),
+    MemberStatus.LAPSED: frozenset(
+        {MemberStatus.ACTIVE, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
+    ),
+    MemberStatus.WITHDRAWN: frozenset(),
+    MemberStatus.DECEASED: frozenset(),
+    # A rejected applicant may apply again.
+    MemberStatus.REJECTED: frozenset({MemberStatus.APPLICANT}),
+}
+# Statuses that end membership: the register shows the date ceased.
+CEASED_STATUSES = frozenset({MemberStatus.WITHDRAWN, MemberStatus.DECEASED})
+STATUSES_WITHOUT_NUMBER = frozenset({MemberStatus.APPLICANT, MemberStatus.REJECTED})
+
+
+class PaymentMethod(models.TextChoices):
+    FEE_PLAN = "fee_plan", _("I will pay a membership fee")
+    ANCHOR = "anchor", _("An organization covers me (employer, cooperative, foundation...)")
 
 
 class NoticeDelivery(models.TextChoices):
@@ -52,6 +83,26 @@ class Member(models.Model):
     orientation_attended_on = models.DateField(
         _("orientation session attended"), null=True, blank=True
     )
+    # What the applicant asked for when they applied; the office confirms it on approval.
+    payment_method = models.CharField(
+        _("how they pay"),
+        max_length=16,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.FEE_PLAN,
+    )
+    requested_fee_plan = models.ForeignKey(
+        "FeePlan",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fee plan asked for"),
+    )
+    anchor_organization_name = models.CharField(
+        _("organization that covers them"), max_length=200, blank=True
+    )
+    rules_accepted_at = models.DateTimeField(_("agreed to the rules at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for rejection"), blank=True)
 
     class Meta:
         verbose_name = _("member")
@@ -59,7 +110,7 @@ class Member(models.Model):
         ordering = ["number", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="applicant") | Q(number__isnull=False),
+                condition=Q(status__in=["applicant", "rejected"]) | Q(number__isnull=False),
                 name="member_admitted_has_number",
             ),
         ]
@@ -228,3 +279,109 @@ class ShareLedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Ledger entries cannot be deleted; record a reversal instead."))
+
+
+class MemberStatusEvent(models.Model):
+    """One change of a member's status: when it took effect, who recorded it and why.
+
+    Written only by ``services.member_change_status`` in the transaction that changes the
+    status, so the history explains every status and "active on a date" can be answered
+    for any past date (governance's record date).
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="status_events")
+    from_status = models.CharField(
+        _("from"), max_length=16, choices=MemberStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=16, choices=MemberStatus.choices)
+    effective_on = models.DateField(_("effective on"))
+    reason = models.TextField(_("reason"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("member status change")
+        verbose_name_plural = _("member status changes")
+        ordering = ["effective_on", "pk"]
+        indexes = [models.Index(fields=["member", "effective_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.effective_on} {self.from_status or '-'} -> {self.to_status} ({self.member})"
+
+
+class MemberNumberSequence(models.Model):
+    """The last member number given. One row, locked while a number is assigned.
+
+    Numbers come from here rather than ``max(number) + 1`` so that a number is never
+    reused, even when the member holding the highest one is removed from the register.
+    """
+
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("member number sequence")
+
+    def __str__(self) -> str:
+        return str(self.last_number)
+
+
+def certificate_upload_to(instance: "ShareCertificate", filename: str) -> str:
+    return f"members/certificates/{instance.member_id}/{filename}"
+
+
+class ShareCertificate(models.Model):
+    """A member's holding of one share class as certified at one point of the ledger.
+
+    Keyed by the last ledger entry it reflects, so asking twice for the same holding gives
+    the same certificate (and rendering it again is a no-op).
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="certificates")
+    share_class = models.ForeignKey(ShareClass, on_delete=models.PROTECT, related_name="+")
+    last_entry = models.ForeignKey(ShareLedgerEntry, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("shares"))
+    issued_on = models.DateField(_("date"), default=timezone.localdate)
+    file = models.FileField(_("PDF"), upload_to=certificate_upload_to, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("share certificate")
+        verbose_name_plural = _("share certificates")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "share_class", "last_entry"], name="one_certificate_per_holding"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.quantity} x {self.share_class} ({self.member})"
+
+    @property
+    def number(self) -> str:
+        return f"SC-{self.pk:06d}"
+
+
+class RegisterExport(models.Model):
+    """The register of members as a PDF, rendered by a worker and kept for download."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(_("PDF"), upload_to="members/register/", blank=True)
+
+    class Meta:
+        verbose_name = _("register export")
+        verbose_name_plural = _("register exports")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Register {self.requested_at:%Y-%m-%d %H:%M}"

@@ -1,14 +1,40 @@
 """Reads of the member register. Other apps ask these; they never query members' tables."""
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from members.models import FeePlanAssignment, Member, MemberStatus, ShareClass, ShareLedgerEntry
+from members.models import (
+    FeePlan,
+    FeePlanAssignment,
+    Member,
+    MemberStatus,
+    MemberStatusEvent,
+    RegisterExport,
+    ShareCertificate,
+    ShareClass,
+    ShareLedgerEntry,
+)
 
 
 def member_for_user(user) -> Member:
@@ -30,6 +56,35 @@ def holding_subquery(*, share_class: ShareClass, on: datetime.date) -> Coalesce:
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
+def status_on_subquery(*, on: datetime.date) -> Subquery:
+    """The status a member (``OuterRef("pk")``) had at the end of ``on``, from the history."""
+    latest = (
+        MemberStatusEvent.objects.filter(member=OuterRef("pk"), effective_on__lte=on)
+        .order_by("-effective_on", "-pk")
+        .values("to_status")[:1]
+    )
+    return Subquery(latest, output_field=CharField())
+
+
+def active_members(*, on: datetime.date | None = None) -> QuerySet[Member]:
+    """Members whose status was active at the end of ``on`` (one query, usable as subquery).
+
+    The recorded status history answers for members who have one; members entered without
+    history (an imported register) fall back to their current status and dates.
+    """
+    on = on or timezone.localdate()
+    has_history = Exists(MemberStatusEvent.objects.filter(member=OuterRef("pk")))
+    return (
+        Member.objects.annotate(status_on=status_on_subquery(on=on), has_history=has_history)
+        .filter(
+            Q(has_history=True, status_on=MemberStatus.ACTIVE)
+            | Q(has_history=False, status=MemberStatus.ACTIVE)
+        )
+        .filter(admitted_on__lte=on)
+        .exclude(ceased_on__lte=on)
+    )
+
+
 def members_in_good_standing(*, on: datetime.date | None = None) -> QuerySet[Member]:
     """Members in good standing on a date: one query, usable as a subquery.
 
@@ -40,9 +95,7 @@ def members_in_good_standing(*, on: datetime.date | None = None) -> QuerySet[Mem
     from billing.selectors import member_ids_with_invoices_overdue
 
     on = on or timezone.localdate()
-    members = Member.objects.filter(status=MemberStatus.ACTIVE, admitted_on__lte=on).exclude(
-        ceased_on__lte=on
-    )
+    members = active_members(on=on)
     for share_class in ShareClass.objects.filter(minimum_holding__gt=0):
         name = f"holding_{share_class.pk}"
         members = members.annotate(
@@ -67,3 +120,202 @@ def fee_plan_assignments_between(
         .exclude(valid_to__lt=start)
         .select_related("member__user", "plan")
     )
+
+
+# --- Shares ---------------------------------------------------------------------------------
+
+
+def holdings_of(member: Member) -> list[dict]:
+    """The member's holding of each share class they have entries in, with money paid."""
+    rows = (
+        ShareLedgerEntry.objects.filter(member=member)
+        .order_by()
+        .values("share_class")
+        .annotate(shares=Sum("quantity"), paid=Sum("amount"))
+    )
+    classes = {c.pk: c for c in ShareClass.objects.filter(pk__in=[r["share_class"] for r in rows])}
+    return [
+        {
+            "share_class": classes[row["share_class"]],
+            "shares": row["shares"],
+            "paid": row["paid"],
+            "value": classes[row["share_class"]].par_value * row["shares"],
+        }
+        for row in sorted(rows, key=lambda r: classes[r["share_class"]].name)
+    ]
+
+
+def share_capital() -> list[dict]:
+    """Per share class: shares issued (the sum of every holding), their value, money paid in."""
+    return list(
+        ShareClass.objects.annotate(
+            shares=Coalesce(Sum("entries__quantity"), 0),
+            paid=Coalesce(Sum("entries__amount"), Value(Decimal(0)), output_field=DecimalField()),
+        )
+        .annotate(value=F("shares") * F("par_value"))
+        .order_by("name")
+    )
+
+
+def ledger_entries(*, member: Member | None = None) -> QuerySet[ShareLedgerEntry]:
+    entries = ShareLedgerEntry.objects.select_related(
+        "member__user", "share_class", "created_by", "reverses"
+    ).annotate(is_reversed=Exists(ShareLedgerEntry.objects.filter(reverses=OuterRef("pk"))))
+    if member is not None:
+        entries = entries.filter(member=member)
+    return entries.order_by("-entry_date", "-pk")
+
+
+def certificate_for_member(member: Member, pk: int) -> ShareCertificate:
+    """One of the member's own certificates; someone else's is a 404."""
+    return get_object_or_404(
+        ShareCertificate.objects.select_related("share_class"), member=member, pk=pk
+    )
+
+
+# --- The register -------------------------------------------------------------------------
+
+
+def _total_holding() -> Coalesce:
+    total = (
+        ShareLedgerEntry.objects.filter(member=OuterRef("pk"))
+        .order_by()
+        .values("member")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
+def _current_plan_name() -> Subquery:
+    current = FeePlanAssignment.objects.filter(member=OuterRef("pk"), valid_to__isnull=True).values(
+        "plan__name"
+    )[:1]
+    return Subquery(current, output_field=CharField())
+
+
+REGISTER_SORTS = {
+    "number": ("number", "pk"),
+    "-number": ("-number", "-pk"),
+    "name": ("user__last_name", "user__first_name", "pk"),
+    "-name": ("-user__last_name", "-user__first_name", "-pk"),
+    "admitted": ("admitted_on", "number", "pk"),
+    "-admitted": ("-admitted_on", "-number", "-pk"),
+    "shares": ("shares_held", "number", "pk"),
+    "-shares": ("-shares_held", "-number", "-pk"),
+}
+
+
+def register_members(
+    *,
+    search: str = "",
+    status: str = "",
+    plan: FeePlan | None = None,
+    needs_orientation: bool = False,
+    sort: str = "number",
+) -> QuerySet[Member]:
+    """The administrators' member list: one query per page, whatever its size."""
+    members = (
+        Member.objects.exclude(status__in=[MemberStatus.APPLICANT, MemberStatus.REJECTED])
+        .select_related("user")
+        .annotate(
+            shares_held=_total_holding(),
+            plan_name=_current_plan_name(),
+            # Active members who have not been to the orientation session are flagged.
+            missed_orientation=Case(
+                When(status=MemberStatus.ACTIVE, orientation_attended_on__isnull=True, then=True),
+                default=False,
+            ),
+        )
+    )
+    search = search.strip()
+    if search:
+        condition = (
+            Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+            | Q(user__email__icontains=search)
+        )
+        if search.isdigit():
+            condition |= Q(number=int(search))
+        words = search.split()
+        if len(words) > 1:
+            # "Maria Member": first and last name typed together.
+            condition |= Q(user__first_name__icontains=words[0]) & Q(
+                user__last_name__icontains=words[-1]
+            )
+        members = members.filter(condition)
+    if status:
+        members = members.filter(status=status)
+    if plan is not None:
+        members = members.filter(fee_plans__plan=plan, fee_plans__valid_to__isnull=True)
+    if needs_orientation:
+        members = members.filter(missed_orientation=True)
+    return members.order_by(*REGISTER_SORTS.get(sort, REGISTER_SORTS["number"]))
+
+
+def register_rows() -> QuerySet[Member]:
+    """Everyone ever admitted, by number, with the shares they hold: the legal register."""
+    return (
+        Member.objects.filter(number__isnull=False)
+        .select_related("user")
+        .annotate(shares_held=_total_holding())
+        .order_by("number")
+    )
+
+
+def applications() -> QuerySet[Member]:
+    return (
+        Member.objects.filter(status=MemberStatus.APPLICANT)
+        .select_related("user", "requested_fee_plan")
+        .order_by("applied_on", "pk")
+    )
+
+
+def application_for_admin(pk: int) -> Member:
+    return get_object_or_404(applications(), pk=pk)
+
+
+def member_for_admin(pk: int) -> Member:
+    return get_object_or_404(
+        Member.objects.select_related("user", "requested_fee_plan").annotate(
+            plan_name=_current_plan_name()
+        ),
+        pk=pk,
+    )
+
+
+def fee_plan_history(member: Member) -> QuerySet[FeePlanAssignment]:
+    return member.fee_plans.select_related("plan").order_by("-valid_from", "-pk")
+
+
+def current_fee_plan(member: Member) -> FeePlanAssignment | None:
+    return member.fee_plans.select_related("plan").filter(valid_to__isnull=True).first()
+
+
+def status_history(member: Member) -> QuerySet[MemberStatusEvent]:
+    return member.status_events.select_related("recorded_by").order_by("-effective_on", "-pk")
+
+
+def register_exports() -> QuerySet[RegisterExport]:
+    return RegisterExport.objects.select_related("requested_by")[:10]
+
+
+def orientation_pending_count() -> int:
+    return Member.objects.filter(
+        status=MemberStatus.ACTIVE, orientation_attended_on__isnull=True
+    ).count()
+
+
+def current_certificates(member: Member) -> dict[int, ShareCertificate]:
+    """The rendered certificate of each share class that matches today's holding."""
+    latest = (
+        ShareLedgerEntry.objects.filter(member=member)
+        .order_by()
+        .values("share_class")
+        .annotate(last=Max("pk"))
+    )
+    last_by_class = {row["share_class"]: row["last"] for row in latest}
+    certificates = ShareCertificate.objects.filter(
+        member=member, last_entry_id__in=last_by_class.values()
+    ).exclude(file="")
+    return {c.share_class_id: c for c in certificates}

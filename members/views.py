@@ -1,12 +1,510 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages of the member register: joining, My membership, and the office's register."""
+
+import csv
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
 from clinic.roles import Role
-from members import selectors
+from members import forms, imports, selectors, services
+from members.models import FeePlan, RegisterExport, ShareClass, ShareLedgerEntry
+
+ADMIN = Role.ADMINISTRATOR
+PAGE_SIZE = 25
+IMPORT_SALT = "members.import"
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+def _errors(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- Public -------------------------------------------------------------------------------
+
+
+def join(request: HttpRequest) -> HttpResponse:
+    """The public application form: it records an applicant and nothing else."""
+    form = forms.JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.member_apply(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            date_of_birth=data["date_of_birth"],
+            address=data["address"],
+            phone=data["phone"],
+            preferred_language=data["preferred_language"],
+            notice_delivery=data["notice_delivery"],
+            payment_method=data["payment_method"],
+            requested_fee_plan=data["requested_fee_plan"],
+            anchor_organization_name=data["anchor_organization_name"],
+        )
+        return redirect("members:join_done")
+    return render(request, "members/join.html", {"form": form})
+
+
+def join_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "members/join_done.html")
+
+
+def rules(request: HttpRequest) -> HttpResponse:
+    share_classes = ShareClass.objects.order_by("name")
+    return render(request, "members/rules.html", {"share_classes": share_classes})
+
+
+# --- The member's own pages ---------------------------------------------------------------
 
 
 @role_required(Role.MEMBER)
 def my_membership(request: HttpRequest) -> HttpResponse:
     member = selectors.member_for_user(request.user)
-    return render(request, "members/my_membership.html", {"member": member})
+    holdings = selectors.holdings_of(member)
+    certificates = selectors.current_certificates(member)
+    for holding in holdings:
+        holding["certificate"] = certificates.get(holding["share_class"].pk)
+    return render(
+        request,
+        "members/my_membership.html",
+        {
+            "member": member,
+            "plan": selectors.current_fee_plan(member),
+            "holdings": holdings,
+        },
+    )
+
+
+@role_required(Role.MEMBER)
+def my_details(request: HttpRequest) -> HttpResponse:
+    member = selectors.member_for_user(request.user)
+    form = forms.MemberDetailsForm(
+        request.POST or None, initial=forms.MemberDetailsForm.initial_for(member)
+    )
+    if request.method == "POST" and form.is_valid():
+        services.member_update_details(member=member, **form.cleaned_data)
+        messages.success(request, _("Your details are saved."))
+        return redirect("members:my_membership")
+    return render(request, "members/my_details.html", {"form": form, "member": member})
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def certificate_request(request: HttpRequest, share_class_pk: int) -> HttpResponse:
+    member = selectors.member_for_user(request.user)
+    share_class = get_object_or_404(ShareClass, pk=share_class_pk)
+    try:
+        certificate = services.share_certificate_for(member=member, share_class=share_class)
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+        return redirect("members:my_membership")
+    certificate.refresh_from_db()
+    if certificate.file:
+        return redirect("members:certificate_download", pk=certificate.pk)
+    messages.info(request, _("Your certificate is being prepared; it appears here shortly."))
+    return redirect("members:my_membership")
+
+
+@role_required(Role.MEMBER)
+def certificate_download(request: HttpRequest, pk: int) -> FileResponse:
+    member = selectors.member_for_user(request.user)
+    certificate = selectors.certificate_for_member(member, pk)
+    if not certificate.file:
+        raise Http404
+    return FileResponse(
+        certificate.file.open("rb"),
+        as_attachment=True,
+        filename=f"share-certificate-{certificate.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+# --- Applications -------------------------------------------------------------------------
+
+
+@role_required(ADMIN)
+def applications(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.applications(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "members/applications.html", {"page": page})
+
+
+@role_required(ADMIN)
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.application_for_admin(pk)
+    return render(
+        request,
+        "members/application_detail.html",
+        {"member": member, "reject_form": forms.RejectForm()},
+    )
+
+
+@require_POST
+@role_required(ADMIN)
+def application_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.application_for_admin(pk)
+    member = services.member_approve(member=member, by=request.user, base_url=_base_url(request))
+    messages.success(
+        request,
+        _("%(name)s is admitted as member number %(number)s; the welcome email is on its way.")
+        % {"name": member.full_name, "number": member.number},
+    )
+    return redirect("members:applications")
+
+
+@require_POST
+@role_required(ADMIN)
+def application_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.application_for_admin(pk)
+    form = forms.RejectForm(request.POST)
+    if form.is_valid():
+        services.member_reject(member=member, by=request.user, reason=form.cleaned_data["reason"])
+        messages.success(request, _("The application is rejected; the applicant is told why."))
+        return redirect("members:applications")
+    return render(
+        request,
+        "members/application_detail.html",
+        {"member": member, "reject_form": form},
+        status=400,
+    )
+
+
+# --- The register -------------------------------------------------------------------------
+
+
+@role_required(ADMIN)
+def register(request: HttpRequest) -> HttpResponse:
+    form = forms.RegisterFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    sort = request.GET.get("sort", "number")
+    members = selectors.register_members(
+        search=filters.get("q") or "",
+        status=filters.get("status") or "",
+        plan=filters.get("plan"),
+        needs_orientation=bool(filters.get("orientation")),
+        sort=sort,
+    )
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    sorts = [
+        ("number", _("Number")),
+        ("name", _("Name")),
+        ("admitted", _("Admitted")),
+        ("shares", _("Shares")),
+    ]
+    return render(
+        request,
+        "members/register.html",
+        {"form": form, "page": page, "sort": sort, "sorts": sorts},
+    )
+
+
+def _member_page(request: HttpRequest, member, status: int = 200, **bound) -> HttpResponse:
+    """The member's register page, with any form that failed shown with its errors."""
+    context = {
+        "member": member,
+        "plans": selectors.fee_plan_history(member),
+        "events": selectors.status_history(member),
+        "holdings": selectors.holdings_of(member),
+        "entries": selectors.ledger_entries(member=member)[:50],
+        "status_form": forms.StatusChangeForm(member=member),
+        "plan_form": forms.FeePlanAssignForm(initial={"valid_from": timezone.localdate()}),
+        "orientation_form": forms.OrientationForm(initial={"attended_on": timezone.localdate()}),
+        "subscribe_form": forms.ShareSubscribeForm(prefix="subscribe"),
+        "payment_form": forms.SharePaymentForm(prefix="payment"),
+        "transfer_form": forms.ShareTransferForm(prefix="transfer"),
+        "redeem_form": forms.ShareRedeemForm(prefix="redeem"),
+        **bound,
+    }
+    return render(request, "members/member_detail.html", context, status=status)
+
+
+@role_required(ADMIN)
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_page(request, selectors.member_for_admin(pk))
+
+
+def _member_action(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_name: str,
+    build: Callable,
+    act: Callable,
+    done: str,
+) -> HttpResponse:
+    """Run one administrator action from the member page; refusals come back as errors."""
+    member = selectors.member_for_admin(pk)
+    form = build(member)
+    if form.is_valid():
+        try:
+            act(member, form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, done)
+            return redirect("members:member_detail", pk=member.pk)
+    return _member_page(request, member, status=400, **{form_name: form})
+
+
+@require_POST
+@role_required(ADMIN)
+def member_status(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_action(
+        request,
+        pk,
+        form_name="status_form",
+        build=lambda m: forms.StatusChangeForm(request.POST, member=m),
+        act=lambda m, d: services.member_change_status(
+            member=m, to_status=d["to_status"], by=request.user, reason=d["reason"],
+            on=d["effective_on"],
+        ),
+        done=_("The status change is recorded."),
+    )  # fmt: skip
+
+
+@require_POST
+@role_required(ADMIN)
+def member_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_action(
+        request,
+        pk,
+        form_name="plan_form",
+        build=lambda m: forms.FeePlanAssignForm(request.POST),
+        act=lambda m, d: services.fee_plan_assign(
+            member=m, plan=d["plan"], valid_from=d["valid_from"]
+        ),
+        done=_("The fee plan is changed."),
+    )
+
+
+@require_POST
+@role_required(ADMIN)
+def member_orientation(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_action(
+        request,
+        pk,
+        form_name="orientation_form",
+        build=lambda m: forms.OrientationForm(request.POST),
+        act=lambda m, d: services.member_record_orientation(member=m, attended_on=d["attended_on"]),
+        done=_("Orientation attendance is recorded."),
+    )
+
+
+SHARE_ACTIONS = {
+    "subscribe": (
+        forms.ShareSubscribeForm,
+        lambda m, d, by: services.share_subscribe(
+            member=m, share_class=d["share_class"], quantity=d["quantity"], by=by,
+            on=d["entry_date"],
+        ),
+        "subscribe_form",
+    ),
+    "payment": (
+        forms.SharePaymentForm,
+        lambda m, d, by: services.share_payment(
+            member=m, share_class=d["share_class"], amount=d["amount"], by=by,
+            on=d["entry_date"], reference=d["reference"],
+        ),
+        "payment_form",
+    ),
+    "transfer": (
+        forms.ShareTransferForm,
+        lambda m, d, by: services.share_transfer(
+            from_member=m, to_member=d["to_member"], share_class=d["share_class"],
+            quantity=d["quantity"], by=by, on=d["entry_date"],
+        ),
+        "transfer_form",
+    ),
+    "redeem": (
+        forms.ShareRedeemForm,
+        lambda m, d, by: services.share_redeem(
+            member=m, share_class=d["share_class"], quantity=d["quantity"], by=by,
+            on=d["entry_date"],
+        ),
+        "redeem_form",
+    ),
+}  # fmt: skip
+
+
+@require_POST
+@role_required(ADMIN)
+def member_shares(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in SHARE_ACTIONS:
+        raise Http404
+    form_class, act, form_name = SHARE_ACTIONS[action]
+    return _member_action(
+        request,
+        pk,
+        form_name=form_name,
+        build=lambda m: form_class(request.POST, prefix=action),
+        act=lambda m, d: act(m, d, request.user),
+        done=_("The share ledger entry is recorded."),
+    )
+
+
+@role_required(ADMIN)
+def ledger(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.ledger_entries(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "members/ledger.html",
+        {"page": page, "capital": selectors.share_capital(), "form": forms.ReverseEntryForm()},
+    )
+
+
+@require_POST
+@role_required(ADMIN)
+def ledger_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(ShareLedgerEntry, pk=pk)
+    form = forms.ReverseEntryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for the correction."))
+        return redirect("members:ledger")
+    try:
+        services.share_entry_reverse(
+            entry=entry, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    else:
+        messages.success(request, _("The entry is reversed."))
+    return redirect("members:ledger")
+
+
+# --- Export and import ------------------------------------------------------------------
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@role_required(ADMIN)
+def register_csv(request: HttpRequest) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    header = [
+        _("Member number"),
+        _("Name"),
+        _("Address"),
+        _("Date admitted"),
+        _("Shares held"),
+        _("Date ceased"),
+        _("Status"),
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for member in selectors.register_rows().iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    member.number,
+                    member.full_name,
+                    member.address,
+                    member.admitted_on or "",
+                    member.shares_held,
+                    member.ceased_on or "",
+                    member.get_status_display(),
+                ]
+            )
+
+    filename = f"register-of-members-{timezone.localdate()}.csv"
+    return StreamingHttpResponse(
+        rows(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@role_required(ADMIN)
+def register_exports(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.register_export_request(by=request.user)
+        messages.info(request, _("The register PDF is being prepared."))
+        return redirect("members:register_exports")
+    return render(
+        request, "members/register_exports.html", {"exports": selectors.register_exports()}
+    )
+
+
+@role_required(ADMIN)
+def register_export_download(request: HttpRequest, pk: int) -> FileResponse:
+    export = get_object_or_404(RegisterExport.objects.exclude(file=""), pk=pk)
+    return FileResponse(
+        export.file.open("rb"),
+        as_attachment=True,
+        filename=f"register-of-members-{export.requested_at:%Y-%m-%d}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@role_required(ADMIN)
+def register_import(request: HttpRequest) -> HttpResponse:
+    """Upload, then a preview of every row; only a file without errors can be confirmed."""
+    if request.method == "POST" and "confirm" in request.POST:
+        try:
+            text = signing.loads(request.POST["confirm"], salt=IMPORT_SALT, max_age=3600)
+        except signing.BadSignature:
+            messages.error(request, _("The preview expired; upload the file again."))
+            return redirect("members:register_import")
+        try:
+            admitted = services.member_import(
+                text=text, by=request.user, base_url=_base_url(request)
+            )
+        except ValidationError:
+            # The register changed since the preview: show what is wrong now.
+            preview = imports.parse_member_import(text)
+            return render(
+                request,
+                "members/register_import.html",
+                {"form": forms.ImportForm(), "preview": preview, "columns": imports.COLUMNS},
+                status=400,
+            )
+        messages.success(request, _("%(count)s members are admitted.") % {"count": len(admitted)})
+        return redirect("members:register")
+    form = forms.ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "columns": imports.COLUMNS}
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["file"]
+        preview = imports.parse_member_import(text)
+        context["preview"] = preview
+        if not preview.errors:
+            context["confirm"] = signing.dumps(text, salt=IMPORT_SALT, compress=True)
+    return render(request, "members/register_import.html", context)
+
+
+# --- Fee plans ----------------------------------------------------------------------------
+
+
+@role_required(ADMIN)
+def fee_plans(request: HttpRequest) -> HttpResponse:
+    form = forms.FeePlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.fee_plan_save(**form.cleaned_data)
+        messages.success(request, _("The fee plan is saved."))
+        return redirect("members:fee_plans")
+    return render(
+        request,
+        "members/fee_plans.html",
+        {"plans": FeePlan.objects.order_by("period", "amount"), "form": form},
+    )
+
+
+@role_required(ADMIN)
+def fee_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = get_object_or_404(FeePlan, pk=pk)
+    form = forms.FeePlanForm(request.POST or None, instance=plan)
+    if request.method == "POST" and form.is_valid():
+        services.fee_plan_save(plan=plan, **form.cleaned_data)
+        messages.success(request, _("The fee plan is saved."))
+        return redirect("members:fee_plans")
+    return render(request, "members/fee_plan_edit.html", {"plan": plan, "form": form})

@@ -2,6 +2,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from email import policy
@@ -14,9 +15,15 @@ from pathlib import Path
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from clinic.celery import app as celery_app
+
+# Playwright's sync API leaves an asyncio loop running in the main thread. asgiref then
+# keeps Django's connections per context instead of per thread, so the test database's
+# serialized contents (stored on the connection object for serialized_rollback) are lost
+# after the first browser test. Our tests are synchronous: keep connections per thread.
+connections._connections = threading.local()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

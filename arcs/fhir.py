@@ -1,0 +1,205 @@
+"""A member's care record as a FHIR R4 Bundle, for data portability.
+
+Built and validated with ``fhir.resources.R4B``: fhir.resources 8 targets R5 at its top
+level, and its R4B subpackage is the one whose Patient, CareTeam, CarePlan, Goal,
+Observation and Bundle match FHIR R4 (R4B changed none of these resources). Only what the
+member can see in the app goes in: notes internal to the care team stay out.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
+
+from arcs.models import Arc, ArcStatus, NoteVisibility
+from arcs.selectors import arc_with_plan
+from careteam.models import TeamRole
+from careteam.selectors import care_team_of
+
+LOINC = "http://loinc.org"
+CAREPLAN_STATUS = {
+    ArcStatus.DRAFT: "draft",
+    ArcStatus.ACTIVE: "active",
+    ArcStatus.ON_HOLD: "on-hold",
+    ArcStatus.ACHIEVED: "completed",
+    ArcStatus.DISCONTINUED: "revoked",
+}
+GOAL_STATUS = {
+    ArcStatus.DRAFT: "proposed",
+    ArcStatus.ACTIVE: "active",
+    ArcStatus.ON_HOLD: "on-hold",
+    ArcStatus.ACHIEVED: "completed",
+    ArcStatus.DISCONTINUED: "cancelled",
+}
+
+
+def _urn(kind: str, pk) -> str:
+    """A stable identifier per record, so two exports of the same record agree."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{settings.CLINIC_NAME}/{kind}/{pk}')}"
+
+
+def _quantity(value, unit: str) -> dict:
+    quantity = {"value": value}
+    if unit:
+        quantity["unit"] = unit
+    return quantity
+
+
+def _code(measure) -> dict:
+    code = {"text": measure.name}
+    if measure.loinc_code:
+        code["coding"] = [{"system": LOINC, "code": measure.loinc_code, "display": measure.name}]
+    return code
+
+
+def member_bundle(member) -> Bundle:
+    """Patient, CareTeam, one CarePlan per arc with its Goals, and Observations."""
+    patient_ref = _urn("member", member.pk)
+    user = member.user
+    patient = {
+        "resourceType": "Patient",
+        "id": f"member-{member.pk}",
+        "identifier": [{"system": "urn:clinic:member-number", "value": str(member.number or "")}]
+        if member.number
+        else [],
+        "active": member.status == "active",
+        "name": [{"family": user.last_name, "given": [user.first_name]}]
+        if user.last_name
+        else [{"text": member.full_name}],
+        "telecom": [{"system": "email", "value": user.email}]
+        + ([{"system": "phone", "value": member.phone}] if member.phone else []),
+    }
+    if member.date_of_birth:
+        patient["birthDate"] = member.date_of_birth.isoformat()
+    if member.address:
+        patient["address"] = [{"text": member.address}]
+    entries = [{"fullUrl": patient_ref, "resource": patient}]
+
+    team_ref = _urn("careteam", member.pk)
+    participants = [
+        {
+            "role": [
+                {
+                    "text": "Hub coordinator"
+                    if assignment.role == TeamRole.HUB_COORDINATOR
+                    else assignment.practitioner.discipline.name
+                }
+            ],
+            "member": {"display": assignment.practitioner.user.get_full_name()},
+            "period": {"start": assignment.started_on.isoformat()},
+        }
+        for assignment in care_team_of(member)
+    ]
+    entries.append(
+        {
+            "fullUrl": team_ref,
+            "resource": {
+                "resourceType": "CareTeam",
+                "id": f"careteam-{member.pk}",
+                "status": "active",
+                "name": f"Care team of {member.full_name}",
+                "subject": {"reference": patient_ref},
+                "participant": participants,
+            },
+        }
+    )
+
+    for arc in Arc.objects.filter(member=member).order_by("pk"):
+        arc = arc_with_plan(arc, shared_notes_only=True)
+        plan_ref = _urn("arc", arc.pk)
+        goal_refs = []
+        for goal in arc.goals.all():
+            goal_ref = _urn("goal", goal.pk)
+            goal_refs.append({"reference": goal_ref})
+            entries.append(
+                {
+                    "fullUrl": goal_ref,
+                    "resource": {
+                        "resourceType": "Goal",
+                        "id": f"goal-{goal.pk}",
+                        "lifecycleStatus": GOAL_STATUS[arc.status],
+                        "description": {"text": goal.description},
+                        "subject": {"reference": patient_ref},
+                        "target": [
+                            {
+                                "measure": _code(goal.measure),
+                                "detailQuantity": _quantity(goal.target, goal.measure.unit),
+                                "dueDate": goal.target_date.isoformat(),
+                            }
+                        ],
+                        "note": [{"text": f"Baseline: {goal.baseline} {goal.measure.unit}"}],
+                    },
+                }
+            )
+        period = {}
+        if arc.activated_on:
+            period["start"] = arc.activated_on.isoformat()
+        if arc.closed_on:
+            period["end"] = arc.closed_on.isoformat()
+        plan = {
+            "resourceType": "CarePlan",
+            "id": f"arc-{arc.pk}",
+            "status": CAREPLAN_STATUS[arc.status],
+            "intent": "plan",
+            "title": arc.title,
+            "description": arc.endpoint,
+            "subject": {"reference": patient_ref},
+            "careTeam": [{"reference": team_ref}],
+            "goal": goal_refs,
+            "created": arc.created_at.isoformat(),
+            "activity": [
+                {
+                    "detail": {
+                        "status": "in-progress" if arc.status == ArcStatus.ACTIVE else "unknown",
+                        "description": f"{item.description} ({item.frequency})",
+                        "scheduledString": item.frequency,
+                        "performer": [
+                            {
+                                "display": item.practitioner.user.get_full_name()
+                                if item.practitioner
+                                else item.discipline.name
+                            }
+                        ],
+                    }
+                }
+                for item in arc.interventions.all()
+            ],
+            "note": [
+                {"text": note.text, "time": note.written_at.isoformat()}
+                for note in arc.notes.all()
+                if note.visibility == NoteVisibility.SHARED
+            ],
+        }
+        if period:
+            plan["period"] = period
+        entries.append({"fullUrl": plan_ref, "resource": plan})
+        for measurement in arc.measurements.all():
+            entries.append(
+                {
+                    "fullUrl": _urn("measurement", measurement.pk),
+                    "resource": {
+                        "resourceType": "Observation",
+                        "id": f"measurement-{measurement.pk}",
+                        "status": "final",
+                        "basedOn": [{"reference": plan_ref}],
+                        "code": _code(measurement.measure),
+                        "subject": {"reference": patient_ref},
+                        "effectiveDateTime": measurement.measured_on.isoformat(),
+                        "valueQuantity": _quantity(measurement.value, measurement.measure.unit),
+                    },
+                }
+            )
+    # Empty lists are not valid FHIR: drop them before validating.
+    for entry in entries:
+        resource = entry["resource"]
+        for key in [k for k, v in resource.items() if v == []]:
+            del resource[key]
+    return Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "timestamp": timezone.now().isoformat(),
+            "entry": entries,
+        }
+    )

@@ -1,0 +1,408 @@
+"""Reads of arcs of care, with each person's scope applied in the queryset.
+
+Member: own arcs. Practitioner: arcs of members whose current care team includes them.
+Hub coordinator: every arc. Anyone else (administrators, anchor contacts): none at all.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from arcs.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    AccessLogEntry,
+    Arc,
+    ArcStatus,
+    ArcVersion,
+    Goal,
+    Intervention,
+    Measurement,
+    NoteVisibility,
+    Phase,
+    ProgressNote,
+)
+from careteam.selectors import member_ids_in_care_of
+from clinic.roles import Role, has_role
+
+
+def _practitioner_scope(user) -> Q | None:
+    """The arcs a user may see and change as a practitioner (None: not a practitioner)."""
+    if has_role(user, Role.HUB_COORDINATOR):
+        return Q()
+    if has_role(user, Role.CLINICIAN):
+        return Q(member_id__in=member_ids_in_care_of(user))
+    return None
+
+
+def arcs_visible_to(user) -> QuerySet[Arc]:
+    arcs = Arc.objects.select_related("member__user", "lead_discipline")
+    if not user.is_authenticated:
+        return arcs.none()
+    if has_role(user, Role.HUB_COORDINATOR):
+        return arcs
+    scope = _practitioner_scope(user)
+    member_scope = Q(member__user=user) if has_role(user, Role.MEMBER) else None
+    scopes = [q for q in (scope, member_scope) if q is not None]
+    if not scopes:
+        return arcs.none()
+    combined = scopes[0]
+    for q in scopes[1:]:
+        combined |= q
+    return arcs.filter(combined)
+
+
+def arcs_changeable_by(user) -> QuerySet[Arc]:
+    scope = _practitioner_scope(user)
+    arcs = Arc.objects.select_related("member__user", "lead_discipline")
+    if scope is None:
+        return arcs.none()
+    # Nobody is their own clinician: a practitioner's own arc is read-only to them.
+    return arcs.filter(scope).exclude(member__user=user)
+
+
+def arc_for_user(user, pk: int, *, for_change: bool = False) -> Arc:
+    """The arc, if the user may see it (404 otherwise); 403 when they may only read it."""
+    arc = get_object_or_404(arcs_visible_to(user), pk=pk)
+    if for_change and not arcs_changeable_by(user).filter(pk=pk).exists():
+        raise PermissionDenied
+    return arc
+
+
+def can_change_arc(user, arc: Arc) -> bool:
+    return arcs_changeable_by(user).filter(pk=arc.pk).exists()
+
+
+def is_member_view(user, arc: Arc) -> bool:
+    """The member looking at their own arc sees the plain-language, read-only page."""
+    return arc.member.user_id == user.pk
+
+
+def arc_with_plan(arc: Arc, *, shared_notes_only: bool) -> Arc:
+    """Fetch the arc's plan, measures and notes in a fixed number of queries."""
+    notes = ProgressNote.objects.select_related("author").order_by("-written_at", "-pk")
+    if shared_notes_only:
+        notes = notes.filter(visibility=NoteVisibility.SHARED)
+    return (
+        Arc.objects.select_related("member__user", "lead_discipline")
+        .prefetch_related(
+            Prefetch("goals", queryset=Goal.objects.select_related("measure")),
+            Prefetch("phases", queryset=Phase.objects.order_by("planned_start", "pk")),
+            Prefetch(
+                "interventions",
+                queryset=Intervention.objects.select_related("discipline", "practitioner__user"),
+            ),
+            Prefetch(
+                "measurements",
+                queryset=Measurement.objects.select_related("measure").order_by(
+                    "measured_on", "pk"
+                ),
+            ),
+            Prefetch("notes", queryset=notes),
+        )
+        .get(pk=arc.pk)
+    )
+
+
+def current_phase(arc: Arc, *, today: datetime.date | None = None) -> Phase | None:
+    """The phase the arc is in today, else the next one planned (needs prefetched phases)."""
+    today = today or timezone.localdate()
+    phases = list(arc.phases.all())
+    for phase in phases:
+        if phase.planned_start <= today <= phase.planned_end:
+            return phase
+    return next((phase for phase in phases if phase.planned_start > today), None)
+
+
+def upcoming_interventions(arc: Arc, *, today: datetime.date | None = None) -> list:
+    today = today or timezone.localdate()
+    return [i for i in arc.interventions.all() if i.ends_on is None or i.ends_on >= today]
+
+
+# --- Progress toward goals -----------------------------------------------------------------
+
+
+@dataclass
+class GoalProgress:
+    goal: Goal
+    points: list = field(default_factory=list)  # [(date, Decimal)] in date order
+
+    @property
+    def latest(self):
+        return self.points[-1][1] if self.points else None
+
+    @property
+    def percent(self) -> int | None:
+        """How far from baseline to target the latest value is (0 to 100, capped)."""
+        if self.latest is None:
+            return None
+        span = self.goal.target - self.goal.baseline
+        done = (self.latest - self.goal.baseline) / span * 100
+        return int(max(0, min(100, done)))
+
+    @property
+    def reached(self) -> bool:
+        if self.latest is None:
+            return False
+        if self.goal.target < self.goal.baseline:
+            return self.latest <= self.goal.target
+        return self.latest >= self.goal.target
+
+
+def goal_progress(arc: Arc) -> list[GoalProgress]:
+    """Each goal with the arc's values of its measure (uses prefetched goals and measures)."""
+    by_measure: dict[int, list] = {}
+    for measurement in arc.measurements.all():
+        by_measure.setdefault(measurement.measure_id, []).append(
+            (measurement.measured_on, measurement.value)
+        )
+    return [GoalProgress(goal, by_measure.get(goal.measure_id, [])) for goal in arc.goals.all()]
+
+
+# --- Versions ------------------------------------------------------------------------------
+
+
+def arc_versions(arc: Arc) -> QuerySet[ArcVersion]:
+    return arc.versions.select_related("changed_by").order_by("-number")
+
+
+SECTION_LABELS = {
+    "arc": gettext_lazy("Arc"),
+    "goals": gettext_lazy("Goal"),
+    "phases": gettext_lazy("Phase"),
+    "interventions": gettext_lazy("Intervention"),
+}
+
+
+def snapshot_diff(older: dict, newer: dict) -> list[dict]:
+    """Field-level changes between two snapshots: section, item, field, before, after."""
+    changes = []
+    for section in ("arc", "goals", "phases", "interventions"):
+        before_items = older.get(section, {})
+        after_items = newer.get(section, {})
+        if section == "arc":
+            before_items, after_items = {"": before_items}, {"": after_items}
+        for key in sorted(set(before_items) | set(after_items), key=str):
+            before = before_items.get(key)
+            after = after_items.get(key)
+            label = _item_label(after or before, section)
+            if before is None or after is None:
+                changes.append(
+                    {
+                        "section": SECTION_LABELS[section],
+                        "item": label,
+                        "field": "",
+                        "before": "" if before is None else "(present)",
+                        "after": "" if after is None else "(added)",
+                        "kind": "added" if before is None else "removed",
+                    }
+                )
+                continue
+            for name in sorted(set(before) | set(after)):
+                if before.get(name) != after.get(name):
+                    changes.append(
+                        {
+                            "section": SECTION_LABELS[section],
+                            "item": label,
+                            "field": name.replace("_", " "),
+                            "before": before.get(name),
+                            "after": after.get(name),
+                            "kind": "changed",
+                        }
+                    )
+    return changes
+
+
+def _item_label(item: dict, section: str) -> str:
+    if section == "arc":
+        return ""
+    return item.get("description") or item.get("name") or ""
+
+
+# --- Lists behind the dashboard ------------------------------------------------------------
+
+
+def stalled_before(now: datetime.datetime | None = None) -> datetime.datetime:
+    return (now or timezone.now()) - datetime.timedelta(days=settings.CLINIC_STALLED_ARC_DAYS)
+
+
+def attainment_since(today: datetime.date | None = None) -> datetime.date:
+    today = today or timezone.localdate()
+    return today - datetime.timedelta(days=365)
+
+
+ARC_LIST_FILTERS = ("draft", "active", "on_hold", "achieved", "discontinued", "overdue",
+                    "stalled", "achieved_12m", "discontinued_12m", "open")  # fmt: skip
+
+
+def arcs_for_dashboard(
+    *,
+    which: str | None = None,
+    discipline_id: int | None = None,
+    practitioner_id: int | None = None,
+    today: datetime.date | None = None,
+) -> QuerySet[Arc]:
+    """Every arc (the hub coordinator's view), narrowed by the dashboard's filters."""
+    from careteam.selectors import current_assignments
+
+    today = today or timezone.localdate()
+    arcs = Arc.objects.select_related("member__user", "lead_discipline")
+    if discipline_id:
+        arcs = arcs.filter(lead_discipline_id=discipline_id)
+    if practitioner_id:
+        arcs = arcs.filter(
+            member_id__in=current_assignments()
+            .filter(practitioner_id=practitioner_id)
+            .values("member_id")
+        )
+    if which in ArcStatus.values:
+        arcs = arcs.filter(status=which)
+    elif which == "open":
+        arcs = arcs.filter(status__in=OPEN_STATUSES)
+    elif which == "overdue":
+        arcs = arcs.filter(status__in=OPEN_STATUSES, next_review_on__lt=today)
+    elif which == "stalled":
+        arcs = arcs.filter(status=ArcStatus.ACTIVE, last_activity_at__lt=stalled_before())
+    elif which == "achieved_12m":
+        arcs = arcs.filter(status=ArcStatus.ACHIEVED, closed_on__gte=attainment_since(today))
+    elif which == "discontinued_12m":
+        arcs = arcs.filter(status=ArcStatus.DISCONTINUED, closed_on__gte=attainment_since(today))
+    return arcs.order_by("next_review_on", "pk")
+
+
+def dashboard_counts(
+    *,
+    discipline_id: int | None = None,
+    practitioner_id: int | None = None,
+    today: datetime.date | None = None,
+) -> dict:
+    """Arcs by status, overdue, stalled and 12-month outcomes in ONE aggregate query."""
+    today = today or timezone.localdate()
+    since = attainment_since(today)
+    arcs = arcs_for_dashboard(
+        discipline_id=discipline_id, practitioner_id=practitioner_id, today=today
+    ).order_by()
+    counts = arcs.aggregate(
+        **{status: Count("pk", filter=Q(status=status)) for status in ArcStatus.values},
+        overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, next_review_on__lt=today)),
+        stalled=Count(
+            "pk", filter=Q(status=ArcStatus.ACTIVE, last_activity_at__lt=stalled_before())
+        ),
+        achieved_12m=Count("pk", filter=Q(status=ArcStatus.ACHIEVED, closed_on__gte=since)),
+        discontinued_12m=Count("pk", filter=Q(status=ArcStatus.DISCONTINUED, closed_on__gte=since)),
+    )
+    counts["attainment"] = attainment(counts["achieved_12m"], counts["discontinued_12m"])
+    return counts
+
+
+def attainment(achieved: int, discontinued: int) -> int | None:
+    """Endpoint attainment in percent: achieved / (achieved + discontinued)."""
+    closed = achieved + discontinued
+    return round(achieved * 100 / closed) if closed else None
+
+
+def attainment_by_discipline(*, today: datetime.date | None = None) -> list[dict]:
+    """Achieved and discontinued arcs of the last 12 months per lead discipline (one query)."""
+    since = attainment_since(today)
+    rows = (
+        Arc.objects.filter(status__in=CLOSED_STATUSES, closed_on__gte=since)
+        .order_by()
+        .values("lead_discipline_id", "lead_discipline__name")
+        .annotate(
+            achieved=Count("pk", filter=Q(status=ArcStatus.ACHIEVED)),
+            discontinued=Count("pk", filter=Q(status=ArcStatus.DISCONTINUED)),
+        )
+        .order_by("lead_discipline__name")
+    )
+    return [{**row, "attainment": attainment(row["achieved"], row["discontinued"])} for row in rows]
+
+
+def active_members_without_active_arc():
+    """Active members with no arc that is active or on hold."""
+    from members.models import Member, MemberStatus
+
+    open_arc = Arc.objects.filter(member=OuterRef("pk"), status__in=OPEN_STATUSES)
+    return (
+        Member.objects.filter(status=MemberStatus.ACTIVE)
+        .filter(~Exists(open_arc))
+        .select_related("user")
+        .order_by("number", "pk")
+    )
+
+
+# --- Access log ----------------------------------------------------------------------------
+
+
+def access_log(*, member_id: int | None = None, user_id: int | None = None):
+    entries = AccessLogEntry.objects.select_related("user", "member__user")
+    if member_id:
+        entries = entries.filter(member_id=member_id)
+    if user_id:
+        entries = entries.filter(user_id=user_id)
+    return entries.order_by("-at", "-pk")
+
+
+# --- For other apps ------------------------------------------------------------------------
+
+
+def arc_outcome_counts(*, member_ids, start: datetime.date, end: datetime.date) -> dict[str, int]:
+    """Non-clinical aggregates for billing: arcs active at some time in the period, and
+    arcs that reached "achieved" in it, for the given members (one query)."""
+    arcs = Arc.objects.filter(member_id__in=member_ids).order_by()
+    counts = arcs.aggregate(
+        active=Count(
+            "pk",
+            filter=Q(activated_on__isnull=False, activated_on__lte=end)
+            & (Q(closed_on__isnull=True) | Q(closed_on__gte=start)),
+        ),
+        achieved=Count(
+            "pk", filter=Q(status=ArcStatus.ACHIEVED, closed_on__gte=start, closed_on__lte=end)
+        ),
+    )
+    return {"active": counts["active"], "achieved": counts["achieved"]}
+
+
+def reviews_due_for(user, *, within_days: int = 7, today: datetime.date | None = None):
+    """Open arcs of the user's caseload whose review is due within the coming week."""
+    today = today or timezone.localdate()
+    return (
+        arcs_changeable_by(user)
+        .filter(
+            status__in=OPEN_STATUSES,
+            next_review_on__lte=today + datetime.timedelta(days=within_days),
+            member_id__in=member_ids_in_care_of(user),
+        )
+        .order_by("next_review_on", "pk")
+    )
+
+
+def interventions_due_for(user, *, within_days: int = 7, today: datetime.date | None = None):
+    """Interventions the user is responsible for, running now or starting within a week."""
+    today = today or timezone.localdate()
+    return (
+        Intervention.objects.filter(
+            practitioner__user=user,
+            arc__status=ArcStatus.ACTIVE,
+            arc__member_id__in=member_ids_in_care_of(user),
+            starts_on__lte=today + datetime.timedelta(days=within_days),
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("arc__member__user", "discipline")
+        .order_by("starts_on", "pk")
+    )
+
+
+def open_arc_counts_by_member(member_ids) -> dict[int, int]:
+    rows = (
+        Arc.objects.filter(member_id__in=member_ids, status__in=OPEN_STATUSES)
+        .order_by()
+        .values("member_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["member_id"]: row["n"] for row in rows}

@@ -1,0 +1,314 @@
+"""Writes of arcs of care. Each plan change leaves a version; each change an access-log row."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from arcs.models import (
+    ARC_TRANSITIONS,
+    CLOSED_STATUSES,
+    AccessAction,
+    AccessLogEntry,
+    Arc,
+    ArcStatus,
+    ArcStatusChange,
+    ArcVersion,
+    Goal,
+    Intervention,
+    Measurement,
+    NoteVisibility,
+    OutcomeMeasure,
+    Phase,
+    ProgressNote,
+)
+
+ARC_PLAN_FIELDS = ("title", "endpoint", "lead_discipline", "review_every_days", "next_review_on")
+
+
+def access_log_record(
+    *, user, member_id: int, action: str, record_type: str, record_id: int | None, detail: str = ""
+) -> AccessLogEntry:
+    """Append one row to the access log of clinical data."""
+    return AccessLogEntry.objects.create(
+        user=user,
+        member_id=member_id,
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        detail=detail[:200],
+    )
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def arc_snapshot(arc: Arc) -> dict:
+    """The arc's plan as plain JSON: what a version records and a diff compares."""
+    return {
+        "arc": {
+            "title": arc.title,
+            "endpoint": arc.endpoint,
+            "lead_discipline": arc.lead_discipline.name,
+            "status": arc.status,
+            "discontinued_reason": arc.discontinued_reason,
+            "review_every_days": arc.review_every_days,
+            "next_review_on": _plain(arc.next_review_on),
+        },
+        "goals": {
+            str(goal.pk): {
+                "description": goal.description,
+                "measure": goal.measure.name,
+                "baseline": _plain(goal.baseline),
+                "target": _plain(goal.target),
+                "target_date": _plain(goal.target_date),
+            }
+            for goal in arc.goals.select_related("measure").order_by("pk")
+        },
+        "phases": {
+            str(phase.pk): {
+                "name": phase.name,
+                "planned_start": _plain(phase.planned_start),
+                "planned_end": _plain(phase.planned_end),
+            }
+            for phase in arc.phases.order_by("pk")
+        },
+        "interventions": {
+            str(item.pk): {
+                "description": item.description,
+                "discipline": item.discipline.name,
+                "practitioner": item.practitioner.user.get_full_name() if item.practitioner else "",
+                "frequency": item.frequency,
+                "starts_on": _plain(item.starts_on),
+                "ends_on": _plain(item.ends_on),
+            }
+            for item in arc.interventions.select_related(
+                "discipline", "practitioner__user"
+            ).order_by("pk")
+        },
+    }
+
+
+def _record_version(*, arc: Arc, by, summary: str) -> ArcVersion:
+    # Lock the arc row so concurrent edits get consecutive version numbers.
+    Arc.objects.select_for_update().filter(pk=arc.pk).first()
+    number = (arc.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    Arc.objects.filter(pk=arc.pk).update(last_activity_at=timezone.now())
+    version = ArcVersion.objects.create(
+        arc=arc, number=number, snapshot=arc_snapshot(arc), summary=summary[:200], changed_by=by
+    )
+    access_log_record(
+        user=by,
+        member_id=arc.member_id,
+        action=AccessAction.CHANGE,
+        record_type="arc",
+        record_id=arc.pk,
+        detail=summary,
+    )
+    return version
+
+
+def _refuse_if_closed(arc: Arc) -> None:
+    if arc.status in CLOSED_STATUSES:
+        raise ValidationError(
+            _("This arc is %(status)s; its plan can no longer change.")
+            % {"status": arc.get_status_display().lower()}
+        )
+
+
+@transaction.atomic
+def arc_create(
+    *,
+    member,
+    title: str,
+    endpoint: str,
+    lead_discipline,
+    by,
+    review_every_days: int = 28,
+    next_review_on: datetime.date | None = None,
+) -> Arc:
+    arc = Arc.objects.create(
+        member=member,
+        title=title,
+        endpoint=endpoint,
+        lead_discipline=lead_discipline,
+        review_every_days=review_every_days,
+        next_review_on=next_review_on,
+        last_activity_at=timezone.now(),
+    )
+    _record_version(arc=arc, by=by, summary=_("Arc created"))
+    return arc
+
+
+@transaction.atomic
+def arc_update_plan(*, arc: Arc, by, **changes) -> Arc:
+    _refuse_if_closed(arc)
+    unknown = set(changes) - set(ARC_PLAN_FIELDS)
+    if unknown:
+        raise ValueError(f"Not plan fields: {sorted(unknown)}")
+    changed = [name for name, value in changes.items() if getattr(arc, name) != value]
+    if not changed:
+        return arc
+    for name in changed:
+        setattr(arc, name, changes[name])
+    arc.save(update_fields=changed)
+    labels = ", ".join(str(Arc._meta.get_field(name).verbose_name) for name in changed)
+    _record_version(arc=arc, by=by, summary=_("Plan changed: %(fields)s") % {"fields": labels})
+    return arc
+
+
+@transaction.atomic
+def arc_transition(*, arc: Arc, to_status: str, by, reason: str = "") -> Arc:
+    """The one place arcs change status; refuses moves the status machine does not allow."""
+    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    if to_status not in ARC_TRANSITIONS[arc.status]:
+        raise ValidationError(
+            _("An arc that is %(from)s cannot become %(to)s.")
+            % {
+                "from": arc.get_status_display().lower(),
+                "to": ArcStatus(to_status).label.lower(),
+            }
+        )
+    reason = reason.strip()
+    if to_status == ArcStatus.DISCONTINUED and not reason:
+        raise ValidationError(_("Give the reason for discontinuing the arc."))
+    if to_status == ArcStatus.ACTIVE and not arc.goals.exists():
+        raise ValidationError(_("An arc needs at least one measurable goal before it starts."))
+    today = timezone.localdate()
+    from_status = arc.status
+    arc.status = to_status
+    if to_status == ArcStatus.ACTIVE and arc.activated_on is None:
+        arc.activated_on = today
+        if arc.next_review_on is None:
+            arc.next_review_on = today + datetime.timedelta(days=arc.review_every_days)
+    if to_status in CLOSED_STATUSES:
+        arc.closed_on = today
+    if to_status == ArcStatus.DISCONTINUED:
+        arc.discontinued_reason = reason
+    arc.save(
+        update_fields=[
+            "status", "activated_on", "closed_on", "discontinued_reason", "next_review_on",
+        ]
+    )  # fmt: skip
+    ArcStatusChange.objects.create(
+        arc=arc, from_status=from_status, to_status=to_status, reason=reason, changed_by=by
+    )
+    _record_version(
+        arc=arc,
+        by=by,
+        summary=_("Status: %(from)s → %(to)s")
+        % {"from": ArcStatus(from_status).label, "to": ArcStatus(to_status).label},
+    )
+    return arc
+
+
+@transaction.atomic
+def arc_record_review(*, arc: Arc, by) -> Arc:
+    """A review took place today: the next one is due one cadence later."""
+    _refuse_if_closed(arc)
+    arc.next_review_on = timezone.localdate() + datetime.timedelta(days=arc.review_every_days)
+    arc.save(update_fields=["next_review_on"])
+    _record_version(arc=arc, by=by, summary=_("Review held"))
+    return arc
+
+
+def _save_plan_item(*, arc: Arc, item, fields: dict, by, kind: str):
+    _refuse_if_closed(arc)
+    creating = item.pk is None
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.arc = arc
+    item.full_clean()
+    item.save()
+    summary = (_("%(kind)s added: %(item)s") if creating else _("%(kind)s changed: %(item)s")) % {
+        "kind": kind,
+        "item": str(item),
+    }
+    _record_version(arc=arc, by=by, summary=summary)
+    return item
+
+
+@transaction.atomic
+def goal_save(*, arc: Arc, by, goal: Goal | None = None, **fields) -> Goal:
+    return _save_plan_item(arc=arc, item=goal or Goal(), fields=fields, by=by, kind=_("Goal"))
+
+
+@transaction.atomic
+def phase_save(*, arc: Arc, by, phase: Phase | None = None, **fields) -> Phase:
+    return _save_plan_item(arc=arc, item=phase or Phase(), fields=fields, by=by, kind=_("Phase"))
+
+
+@transaction.atomic
+def intervention_save(
+    *, arc: Arc, by, intervention: Intervention | None = None, **fields
+) -> Intervention:
+    item = intervention or Intervention()
+    practitioner = fields.get("practitioner")
+    if practitioner is not None and practitioner.discipline_id != fields["discipline"].pk:
+        raise ValidationError(_("The responsible practitioner does not practise that discipline."))
+    return _save_plan_item(arc=arc, item=item, fields=fields, by=by, kind=_("Intervention"))
+
+
+@transaction.atomic
+def measurement_record(
+    *, arc: Arc, measure: OutcomeMeasure, value: Decimal, measured_on: datetime.date, by
+) -> Measurement:
+    if arc.status not in (ArcStatus.ACTIVE, ArcStatus.ON_HOLD):
+        raise ValidationError(_("Measures are recorded on active or on-hold arcs only."))
+    if measured_on > timezone.localdate():
+        raise ValidationError(_("A measure cannot be dated in the future."))
+    measurement = Measurement.objects.create(
+        arc=arc, measure=measure, value=value, measured_on=measured_on, recorded_by=by
+    )
+    Arc.objects.filter(pk=arc.pk).update(last_activity_at=timezone.now())
+    access_log_record(
+        user=by,
+        member_id=arc.member_id,
+        action=AccessAction.CHANGE,
+        record_type="measurement",
+        record_id=measurement.pk,
+        detail=f"{measure.name} {value}",
+    )
+    return measurement
+
+
+@transaction.atomic
+def note_add(*, arc: Arc, text: str, visibility: str, by) -> ProgressNote:
+    if arc.status == ArcStatus.DRAFT:
+        raise ValidationError(_("Progress notes start when the arc is active."))
+    if visibility not in NoteVisibility.values:
+        raise ValidationError(_("Choose who can read the note."))
+    if not text.strip():
+        raise ValidationError(_("Write the note."))
+    note = ProgressNote.objects.create(arc=arc, text=text.strip(), visibility=visibility, author=by)
+    Arc.objects.filter(pk=arc.pk).update(last_activity_at=timezone.now())
+    access_log_record(
+        user=by,
+        member_id=arc.member_id,
+        action=AccessAction.CHANGE,
+        record_type="note",
+        record_id=note.pk,
+        detail=str(NoteVisibility(visibility).label),
+    )
+    return note
+
+
+@transaction.atomic
+def outcome_measure_define(
+    *, name: str, unit: str, direction: str, slug: str, loinc_code: str = ""
+) -> OutcomeMeasure:
+    measure = OutcomeMeasure(
+        name=name, unit=unit, direction=direction, slug=slug, loinc_code=loinc_code
+    )
+    measure.full_clean()
+    measure.save()
+    return measure

@@ -1,0 +1,429 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from arcs import charts, selectors, services
+from arcs.fhir import member_bundle
+from arcs.forms import (
+    AccessLogFilterForm,
+    ArcForm,
+    GoalForm,
+    InterventionForm,
+    MeasurementForm,
+    NoteForm,
+    OutcomeMeasureForm,
+    PhaseForm,
+    StatusForm,
+)
+from arcs.models import AccessAction, ArcStatus, Goal, Intervention, OutcomeMeasure, Phase
+from careteam.forms import DashboardFilterForm
+from careteam.selectors import care_team_of, members_in_care_of
+from clinic.access import role_required
+from clinic.roles import Role, has_role
+from members.models import Member
+from members.selectors import member_for_user
+
+
+def _log_view(request: HttpRequest, arc, detail: str = "") -> None:
+    services.access_log_record(
+        user=request.user,
+        member_id=arc.member_id,
+        action=AccessAction.VIEW,
+        record_type="arc",
+        record_id=arc.pk,
+        detail=detail,
+    )
+
+
+def _arc_context(arc, *, member_view: bool) -> dict:
+    """Everything the arc pages show, fetched in a fixed number of queries."""
+    arc = selectors.arc_with_plan(arc, shared_notes_only=member_view)
+    start = arc.activated_on or arc.created_at.date()
+    progress = selectors.goal_progress(arc)
+    return {
+        "arc": arc,
+        "phase": selectors.current_phase(arc),
+        "upcoming": selectors.upcoming_interventions(arc),
+        "team": list(care_team_of(arc.member)),
+        "goals": [
+            {"progress": item, "chart": charts.goal_chart(item, start=start)} for item in progress
+        ],
+        "notes": list(arc.notes.all()),
+    }
+
+
+# --- The member's pages --------------------------------------------------------------------
+
+
+@role_required(Role.MEMBER)
+def my_care_arc(request: HttpRequest) -> HttpResponse:
+    member = member_for_user(request.user)
+    arcs = list(
+        selectors.arcs_visible_to(request.user)
+        .filter(member=member)
+        .exclude(status=ArcStatus.DRAFT)
+        .order_by("status", "-created_at")
+    )
+    # Open arcs first: that is "where I am"; finished ones follow as history.
+    arcs.sort(key=lambda arc: arc.status not in (ArcStatus.ACTIVE, ArcStatus.ON_HOLD))
+    for arc in arcs:
+        _log_view(request, arc, "my care arc")
+    return render(
+        request,
+        "arcs/my_care_arc.html",
+        {
+            "member": member,
+            "arcs": [_arc_context(arc, member_view=True) for arc in arcs],
+            "team": list(care_team_of(member)),
+        },
+    )
+
+
+@role_required(Role.MEMBER)
+def my_fhir_export(request: HttpRequest) -> HttpResponse:
+    return _fhir_response(request, member_for_user(request.user))
+
+
+@role_required(Role.HUB_COORDINATOR)
+def member_fhir_export(request: HttpRequest, member_pk: int) -> HttpResponse:
+    return _fhir_response(
+        request, get_object_or_404(Member.objects.select_related("user"), pk=member_pk)
+    )
+
+
+def _fhir_response(request: HttpRequest, member: Member) -> HttpResponse:
+    bundle = member_bundle(member)
+    services.access_log_record(
+        user=request.user,
+        member_id=member.pk,
+        action=AccessAction.EXPORT,
+        record_type="fhir_bundle",
+        record_id=member.pk,
+        detail="FHIR R4 bundle",
+    )
+    response = HttpResponse(
+        bundle.model_dump_json(exclude_none=True), content_type="application/fhir+json"
+    )
+    filename = f"care-record-{member.number or member.pk}-{timezone.localdate().isoformat()}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- The arc page --------------------------------------------------------------------------
+
+
+@login_required
+def arc_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk)
+    _log_view(request, arc)
+    if selectors.is_member_view(request.user, arc):
+        if arc.status == ArcStatus.DRAFT:
+            raise Http404
+        return render(request, "arcs/member_arc.html", _arc_context(arc, member_view=True))
+    context = _arc_context(arc, member_view=False)
+    can_change = selectors.can_change_arc(request.user, arc)
+    context.update(
+        {
+            "can_change": can_change,
+            "status_form": StatusForm(arc=arc) if can_change else None,
+            "measurement_form": MeasurementForm(initial={"measured_on": timezone.localdate()}),
+            "note_form": NoteForm(),
+            "consultations": arc.consultations.select_related(
+                "requested_by__user", "to_discipline", "to_practitioner__user"
+            ),
+            "status_changes": arc.status_changes.select_related("changed_by"),
+            "today": timezone.localdate(),
+        }
+    )
+    return render(request, "arcs/arc_detail.html", context)
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def arc_create(request: HttpRequest, member_pk: int) -> HttpResponse:
+    if has_role(request.user, Role.HUB_COORDINATOR):
+        members = Member.objects.select_related("user")
+    else:
+        members = members_in_care_of(request.user)
+    member = get_object_or_404(members.exclude(user=request.user), pk=member_pk)
+    form = ArcForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        arc = services.arc_create(member=member, by=request.user, **form.cleaned_data)
+        messages.success(request, _("Arc created as a draft. Add its goals, then start it."))
+        return redirect("arcs:arc_detail", arc.pk)
+    return render(
+        request, "arcs/form.html", {"form": form, "member": member, "heading": _("New arc of care")}
+    )
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def arc_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    form = ArcForm(request.POST or None, instance=arc)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.arc_update_plan(
+                arc=selectors.arc_for_user(request.user, pk), by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("arcs:arc_detail", arc.pk)
+    return render(
+        request, "arcs/form.html", {"form": form, "arc": arc, "heading": _("Change the arc's plan")}
+    )
+
+
+PLAN_ITEMS = {
+    "goal": (Goal, GoalForm, services.goal_save, "goal"),
+    "phase": (Phase, PhaseForm, services.phase_save, "phase"),
+    "intervention": (Intervention, InterventionForm, services.intervention_save, "intervention"),
+}
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def plan_item_edit(
+    request: HttpRequest, pk: int, kind: str, item_pk: int | None = None
+) -> HttpResponse:
+    """Add or change one goal, phase or intervention of the arc's plan."""
+    if kind not in PLAN_ITEMS:
+        raise Http404
+    model, form_class, save, keyword = PLAN_ITEMS[kind]
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    item = get_object_or_404(model, pk=item_pk, arc=arc) if item_pk else None
+    form = form_class(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(arc=arc, by=request.user, **{keyword: item}, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("arcs:arc_detail", arc.pk)
+    heading = {
+        "goal": _("Goal"),
+        "phase": _("Phase"),
+        "intervention": _("Intervention"),
+    }[kind]
+    return render(request, "arcs/form.html", {"form": form, "arc": arc, "heading": heading})
+
+
+@require_POST
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def arc_status(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    form = StatusForm(request.POST, arc=arc)
+    if form.is_valid():
+        try:
+            services.arc_transition(
+                arc=arc,
+                to_status=form.cleaned_data["to_status"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Status changed."))
+            return redirect("arcs:arc_detail", arc.pk)
+    return render(
+        request,
+        "arcs/form.html",
+        {"form": form, "arc": arc, "heading": _("Change status")},
+        status=400,
+    )
+
+
+@require_POST
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def arc_review(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    try:
+        services.arc_record_review(arc=arc, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Review recorded; the next one is scheduled."))
+    return redirect("arcs:arc_detail", arc.pk)
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def measurement_add(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    form = MeasurementForm(request.POST or None, initial={"measured_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.measurement_record(arc=arc, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Measure recorded."))
+            return redirect("arcs:arc_detail", arc.pk)
+    return render(
+        request, "arcs/form.html", {"form": form, "arc": arc, "heading": _("Record a measure")}
+    )
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    form = NoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.note_add(arc=arc, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("arcs:arc_detail", arc.pk)
+    return render(
+        request, "arcs/form.html", {"form": form, "arc": arc, "heading": _("Write a progress note")}
+    )
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def arc_history(request: HttpRequest, pk: int) -> HttpResponse:
+    arc = selectors.arc_for_user(request.user, pk)
+    if selectors.is_member_view(request.user, arc):
+        raise Http404
+    versions = list(selectors.arc_versions(arc))
+    by_number = {version.number: version for version in versions}
+    rows = []
+    for version in versions:
+        previous = by_number.get(version.number - 1)
+        rows.append(
+            {
+                "version": version,
+                "changes": selectors.snapshot_diff(
+                    previous.snapshot if previous else {}, version.snapshot
+                )
+                if previous
+                else [],
+            }
+        )
+    compare = None
+    try:
+        older, newer = int(request.GET.get("from", "")), int(request.GET.get("to", ""))
+    except ValueError:
+        older = newer = None
+    if older in by_number and newer in by_number:
+        compare = {
+            "from": older,
+            "to": newer,
+            "changes": selectors.snapshot_diff(
+                by_number[older].snapshot, by_number[newer].snapshot
+            ),
+        }
+    _log_view(request, arc, "history")
+    return render(
+        request,
+        "arcs/arc_history.html",
+        {
+            "arc": arc,
+            "rows": rows,
+            "compare": compare,
+            "numbers": [v.number for v in versions],
+            "snapshot_json": json.dumps(versions[0].snapshot, indent=2) if versions else "",
+        },
+    )
+
+
+# --- The hub coordinator's lists -----------------------------------------------------------
+
+
+LIST_TITLES = {
+    "draft": gettext_lazy("Draft arcs"),
+    "active": gettext_lazy("Active arcs"),
+    "on_hold": gettext_lazy("Arcs on hold"),
+    "achieved": gettext_lazy("Achieved arcs"),
+    "discontinued": gettext_lazy("Discontinued arcs"),
+    "open": gettext_lazy("Open arcs"),
+    "overdue": gettext_lazy("Arcs with a review overdue"),
+    "stalled": gettext_lazy("Stalled arcs"),
+    "achieved_12m": gettext_lazy("Arcs achieved in the last 12 months"),
+    "discontinued_12m": gettext_lazy("Arcs discontinued in the last 12 months"),
+}
+
+
+@role_required(Role.HUB_COORDINATOR)
+def arc_list(request: HttpRequest) -> HttpResponse:
+    which = request.GET.get("which", "")
+    if which and which not in LIST_TITLES:
+        raise Http404
+    filters = DashboardFilterForm(request.GET or None)
+    filters.is_valid()
+    data = getattr(filters, "cleaned_data", {})
+    arcs = selectors.arcs_for_dashboard(
+        which=which or None,
+        discipline_id=data.get("discipline").pk if data.get("discipline") else None,
+        practitioner_id=data.get("practitioner").pk if data.get("practitioner") else None,
+    )
+    page = Paginator(arcs, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "arcs/arc_list.html",
+        {
+            "page": page,
+            "title": LIST_TITLES.get(which, _("All arcs")),
+            "filters": filters,
+            "query": query.urlencode(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@role_required(Role.HUB_COORDINATOR)
+def members_without_arc(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.active_members_without_active_arc(), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "arcs/members_without_arc.html", {"page": page})
+
+
+@role_required(Role.HUB_COORDINATOR)
+def access_log(request: HttpRequest) -> HttpResponse:
+    form = AccessLogFilterForm(request.GET or None)
+    member_id = user_id = None
+    if form.is_valid():
+        if form.cleaned_data["member"]:
+            member = Member.objects.filter(number=form.cleaned_data["member"]).first()
+            member_id = member.pk if member else -1
+        if form.cleaned_data["user"]:
+            user = get_user_model().objects.filter(email__iexact=form.cleaned_data["user"]).first()
+            user_id = user.pk if user else -1
+    page = Paginator(selectors.access_log(member_id=member_id, user_id=user_id), 25).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "arcs/access_log.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@role_required(Role.HUB_COORDINATOR)
+def outcome_measures(request: HttpRequest) -> HttpResponse:
+    form = OutcomeMeasureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.outcome_measure_define(**form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Outcome measure added."))
+            return redirect("arcs:outcome_measures")
+    return render(
+        request,
+        "arcs/outcome_measures.html",
+        {"form": form, "measures": OutcomeMeasure.objects.all()},
+    )

@@ -1,0 +1,178 @@
+import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing import rules
+from billing.models import (
+    AnchorOrganization,
+    ContractStatus,
+    DirectCareContract,
+    PaymentMethod,
+)
+from clinic.roles import Role
+
+DATE = forms.DateInput(attrs={"type": "date"})
+MONTH = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
+class MonthField(forms.DateField):
+    """A calendar month, entered as YYYY-MM; its value is the month's first day."""
+
+    widget = MONTH
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        return rules.month_start(day) if day else day
+
+
+class AnchorForm(forms.ModelForm):
+    contacts = forms.ModelMultipleChoiceField(
+        label=_("Anchor contacts (who log in for this organization)"),
+        queryset=get_user_model()
+        .objects.filter(groups__name=Role.ANCHOR_CONTACT)
+        .order_by("email"),
+        required=False,
+    )
+
+    class Meta:
+        model = AnchorOrganization
+        fields = [
+            "name",
+            "kind",
+            "billing_contact_name",
+            "billing_contact_email",
+            "address",
+            "tax_id",
+            "previous_spend_per_person_month",
+            "currency",
+        ]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["contacts"].initial = self.instance.contacts.all()
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = DirectCareContract
+        fields = [
+            "anchor",
+            "reference",
+            "start_date",
+            "end_date",
+            "rate_per_member_month",
+            "currency",
+            "payment_terms_days",
+            "billing_day",
+        ]
+        widgets = {"start_date": DATE, "end_date": DATE}
+
+
+class ContractEndForm(forms.Form):
+    end_date = forms.DateField(label=_("Contract ends on"), widget=DATE)
+
+
+class EnrolmentForm(forms.Form):
+    member_number = forms.IntegerField(label=_("Member number"), min_value=1)
+    covered_from = forms.DateField(label=_("Covered from"), widget=DATE)
+    covered_to = forms.DateField(label=_("Covered to (optional)"), widget=DATE, required=False)
+
+    def clean_member_number(self):
+        from members.models import Member
+
+        number = self.cleaned_data["member_number"]
+        member = Member.objects.filter(number=number).select_related("user").first()
+        if member is None:
+            raise forms.ValidationError(_("There is no member number %(n)s.") % {"n": number})
+        self.member = member
+        return number
+
+
+class EnrolmentEndForm(forms.Form):
+    covered_to = forms.DateField(label=_("Cover ends on"), widget=DATE)
+
+
+class RosterForm(forms.Form):
+    file = forms.FileField(
+        label=_("Roster CSV (columns member_number or email, covered_from, covered_to)"),
+        required=False,
+    )
+    text = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            try:
+                data["text"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise forms.ValidationError(_("The file must be UTF-8 CSV text.")) from error
+        if not data.get("text"):
+            raise forms.ValidationError(_("Choose a CSV file."))
+        return data
+
+
+class RunForm(forms.Form):
+    period = MonthField(label=_("Billing period (month)"))
+    contract = forms.ModelChoiceField(
+        label=_("Only this contract"),
+        queryset=DirectCareContract.objects.exclude(status=ContractStatus.DRAFT).select_related(
+            "anchor"
+        ),
+        required=False,
+        empty_label=_("All contracts"),
+    )
+    include_members = forms.BooleanField(
+        label=_("Include members' fee invoices"), required=False, initial=True
+    )
+
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        if period > rules.month_start(timezone.localdate()):
+            raise forms.ValidationError(_("A month that has not started cannot be invoiced."))
+        return period
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=0.01)
+    paid_on = forms.DateField(label=_("Date paid"), widget=DATE, initial=timezone.localdate)
+    method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
+
+    def clean_paid_on(self):
+        paid_on = self.cleaned_data["paid_on"]
+        if paid_on > timezone.localdate():
+            raise forms.ValidationError(_("A payment cannot be recorded in the future."))
+        return paid_on
+
+
+class CreditNoteForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount to credit"), max_digits=12, decimal_places=2, min_value=0.01
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
+class ValueReportForm(forms.Form):
+    start = MonthField(label=_("From month"))
+    end = MonthField(label=_("To month"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise forms.ValidationError(_("The last month is before the first."))
+        return data
+
+
+class MonthForm(forms.Form):
+    month = MonthField(label=_("Month"))
+
+
+def default_month() -> datetime.date:
+    return rules.previous_month(timezone.localdate())

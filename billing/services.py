@@ -1,0 +1,780 @@
+"""Every billing write: contracts, cover, invoice runs, payments, credit notes, delivery."""
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from billing import rules, selectors
+from billing.models import (
+    AnchorOrganization,
+    BillingEvent,
+    ContractStatus,
+    CoverEnrolment,
+    CreditNote,
+    DeliveryStatus,
+    DirectCareContract,
+    DocumentNumberCounter,
+    DocumentSeries,
+    EmailKind,
+    Invoice,
+    InvoiceEmail,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+)
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal("0.00")
+
+
+# --- Anchors and contracts ------------------------------------------------------------------
+
+
+@transaction.atomic
+def anchor_save(*, anchor: AnchorOrganization, contacts=None, actor=None) -> AnchorOrganization:
+    anchor.full_clean()
+    anchor.save()
+    if contacts is not None:
+        anchor.contacts.set(contacts)
+    BillingEvent.objects.create(action="anchor_saved", actor=actor, detail=anchor.name)
+    return anchor
+
+
+def _overlapping_active(contract: DirectCareContract):
+    others = DirectCareContract.objects.filter(
+        anchor=contract.anchor_id, status=ContractStatus.ACTIVE
+    ).exclude(pk=contract.pk)
+    others = others.filter(Q(end_date__isnull=True) | Q(end_date__gte=contract.start_date))
+    if contract.end_date:
+        others = others.filter(start_date__lte=contract.end_date)
+    return others
+
+
+@transaction.atomic
+def contract_save(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
+    contract.currency = (contract.currency or settings.CLINIC_CURRENCY).upper()
+    contract.full_clean()
+    if contract.status == ContractStatus.ACTIVE:
+        # Lock the anchor so two activations cannot both pass the overlap check.
+        AnchorOrganization.objects.select_for_update().get(pk=contract.anchor_id)
+        if _overlapping_active(contract).exists():
+            raise ValidationError(
+                _("%(anchor)s already has an active contract for some of these dates.")
+                % {"anchor": contract.anchor}
+            )
+    contract.save()
+    BillingEvent.objects.create(
+        action="contract_saved", contract=contract, actor=actor, detail=contract.reference
+    )
+    return contract
+
+
+CONTRACT_TRANSITIONS = {
+    ContractStatus.DRAFT: {ContractStatus.ACTIVE},
+    ContractStatus.ACTIVE: {ContractStatus.ENDED},
+    ContractStatus.ENDED: set(),
+}
+
+
+@transaction.atomic
+def contract_transition(
+    *,
+    contract: DirectCareContract,
+    to: str,
+    actor=None,
+    end_date: datetime.date | None = None,
+) -> DirectCareContract:
+    contract = DirectCareContract.objects.select_for_update().get(pk=contract.pk)
+    if to not in CONTRACT_TRANSITIONS[ContractStatus(contract.status)]:
+        raise ValidationError(
+            _("A %(status)s contract cannot become %(to)s.")
+            % {"status": contract.get_status_display(), "to": ContractStatus(to).label}
+        )
+    if to == ContractStatus.ENDED:
+        if end_date is None:
+            raise ValidationError(_("Give the date the contract ends."))
+        if end_date < contract.start_date:
+            raise ValidationError(_("A contract cannot end before it starts."))
+        contract.end_date = end_date
+        # Cover cannot outlast the contract.
+        contract.enrolments.filter(
+            Q(covered_to__isnull=True) | Q(covered_to__gt=end_date), covered_from__lte=end_date
+        ).update(covered_to=end_date)
+    contract.status = to
+    contract_save(contract=contract, actor=actor)
+    BillingEvent.objects.create(
+        action=f"contract_{to}", contract=contract, actor=actor, detail=contract.reference
+    )
+    return contract
+
+
+def _check_enrolment(*, contract, member, covered_from, covered_to, exclude_pk=None) -> None:
+    if covered_to and covered_to < covered_from:
+        raise ValidationError(_("Cover cannot end before it starts."))
+    if covered_from < contract.start_date or (
+        contract.end_date and (covered_to is None or covered_to > contract.end_date)
+    ):
+        if contract.end_date:
+            raise ValidationError(
+                _("Cover must be within the contract's dates (%(start)s to %(end)s).")
+                % {"start": contract.start_date, "end": contract.end_date}
+            )
+        if covered_from < contract.start_date:
+            raise ValidationError(
+                _("Cover cannot start before the contract (%(start)s).")
+                % {"start": contract.start_date}
+            )
+    overlapping = CoverEnrolment.objects.filter(member=member).exclude(pk=exclude_pk)
+    overlapping = overlapping.filter(Q(covered_to__isnull=True) | Q(covered_to__gte=covered_from))
+    if covered_to:
+        overlapping = overlapping.filter(covered_from__lte=covered_to)
+    if overlapping.exists():
+        raise ValidationError(
+            _("%(member)s is already covered on some of these days.") % {"member": member}
+        )
+
+
+@transaction.atomic
+def enrolment_add(
+    *,
+    contract: DirectCareContract,
+    member,
+    covered_from: datetime.date,
+    covered_to: datetime.date | None = None,
+    actor=None,
+) -> CoverEnrolment:
+    if contract.status == ContractStatus.ENDED:
+        raise ValidationError(_("This contract has ended; no one can be added to it."))
+    _check_enrolment(
+        contract=contract, member=member, covered_from=covered_from, covered_to=covered_to
+    )
+    enrolment = CoverEnrolment.objects.create(
+        contract=contract, member=member, covered_from=covered_from, covered_to=covered_to
+    )
+    BillingEvent.objects.create(
+        action="cover_added", contract=contract, actor=actor, detail=f"member {member.pk}"
+    )
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_end(
+    *, enrolment: CoverEnrolment, covered_to: datetime.date, actor=None
+) -> CoverEnrolment:
+    if covered_to < enrolment.covered_from:
+        raise ValidationError(_("Cover cannot end before it starts."))
+    if enrolment.covered_to and covered_to > enrolment.covered_to:
+        raise ValidationError(_("This cover already ends earlier."))
+    enrolment.covered_to = covered_to
+    enrolment.save(update_fields=["covered_to"])
+    BillingEvent.objects.create(
+        action="cover_ended",
+        contract=enrolment.contract,
+        actor=actor,
+        detail=f"member {enrolment.member_id} to {covered_to}",
+    )
+    return enrolment
+
+
+@dataclass
+class RosterRow:
+    line: int
+    member: object
+    covered_from: datetime.date
+    covered_to: datetime.date | None
+
+
+def roster_parse(*, contract: DirectCareContract, text: str) -> tuple[list[RosterRow], list[str]]:
+    """Read a roster CSV (member_number or email, covered_from, covered_to) into rows and
+    errors named by row and column. Nothing is written."""
+    import csv
+    import io
+
+    from members.models import Member
+
+    rows: list[RosterRow] = []
+    errors: list[str] = []
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    headers = {h.strip().lower() for h in (reader.fieldnames or [])}
+    if "covered_from" not in headers or not headers & {"member_number", "email"}:
+        return [], [
+            _(
+                "The first row must name the columns member_number (or email), "
+                "covered_from and optionally covered_to."
+            )
+        ]
+    raw = [
+        ({k.strip().lower(): (v or "").strip() for k, v in r.items() if k}, n)
+        for n, r in enumerate(reader, start=2)
+    ]
+    numbers = {r["member_number"] for r, _n in raw if r.get("member_number", "").isdigit()}
+    emails = {r["email"].lower() for r, _n in raw if r.get("email")}
+    members = Member.objects.filter(
+        Q(number__in=[int(n) for n in numbers]) | Q(user__email__in=emails)
+    ).select_related("user")
+    by_number = {m.number: m for m in members}
+    by_email = {m.user.email.lower(): m for m in members}
+    seen: set[int] = set()
+    for values, line in raw:
+        member = None
+        if values.get("member_number"):
+            number = values["member_number"]
+            member = by_number.get(int(number)) if number.isdigit() else None
+            if member is None:
+                errors.append(
+                    _("Row %(row)d, member_number: no member number %(value)s.")
+                    % {"row": line, "value": number}
+                )
+                continue
+        elif values.get("email"):
+            member = by_email.get(values["email"].lower())
+            if member is None:
+                errors.append(
+                    _("Row %(row)d, email: no member with email %(value)s.")
+                    % {"row": line, "value": values["email"]}
+                )
+                continue
+        else:
+            errors.append(_("Row %(row)d, member_number: missing.") % {"row": line})
+            continue
+        dates = {}
+        for column in ("covered_from", "covered_to"):
+            value = values.get(column, "")
+            if not value:
+                dates[column] = None
+                continue
+            try:
+                dates[column] = datetime.date.fromisoformat(value)
+            except ValueError:
+                errors.append(
+                    _("Row %(row)d, %(column)s: %(value)s is not a date (YYYY-MM-DD).")
+                    % {"row": line, "column": column, "value": value}
+                )
+                dates[column] = "bad"
+        if "bad" in dates.values():
+            continue
+        if dates["covered_from"] is None:
+            errors.append(_("Row %(row)d, covered_from: missing.") % {"row": line})
+            continue
+        if member.pk in seen:
+            errors.append(
+                _("Row %(row)d, member_number: %(member)s is listed twice.")
+                % {"row": line, "member": member}
+            )
+            continue
+        seen.add(member.pk)
+        try:
+            _check_enrolment(
+                contract=contract,
+                member=member,
+                covered_from=dates["covered_from"],
+                covered_to=dates["covered_to"],
+            )
+        except ValidationError as error:
+            errors.append(_("Row %(row)d: %(error)s") % {"row": line, "error": error.messages[0]})
+            continue
+        rows.append(RosterRow(line, member, dates["covered_from"], dates["covered_to"]))
+    if not rows and not errors:
+        errors.append(_("The file has no rows."))
+    return rows, errors
+
+
+@transaction.atomic
+def roster_import(*, contract: DirectCareContract, text: str, actor=None) -> int:
+    """Add every row of a roster, or none of them."""
+    rows, errors = roster_parse(contract=contract, text=text)
+    if errors:
+        raise ValidationError(errors)
+    for row in rows:
+        enrolment_add(
+            contract=contract,
+            member=row.member,
+            covered_from=row.covered_from,
+            covered_to=row.covered_to,
+            actor=actor,
+        )
+    return len(rows)
+
+
+# --- Document numbers -------------------------------------------------------------------------
+
+
+def _take_numbers(*, series: str, year: int, count: int) -> list[str]:
+    """The next ``count`` numbers of a series, in the caller's transaction. The counter row
+    stays locked until it commits; a rollback gives the numbers back, so there is no gap."""
+    counter, _created = DocumentNumberCounter.objects.select_for_update().get_or_create(
+        series=series, year=year
+    )
+    first = counter.last_number + 1
+    counter.last_number += count
+    counter.save(update_fields=["last_number"])
+    prefix = "CN-" if series == DocumentSeries.CREDIT_NOTE else ""
+    return [f"{prefix}{year}-{n:06d}" for n in range(first, first + count)]
+
+
+# --- Invoice runs ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    created: list[int]
+    already_invoiced: int
+
+
+def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
+    """Issue a batch of drafted invoices in one transaction with bulk inserts."""
+    with transaction.atomic():
+        years = sorted({d.issue_date.year for d in drafts})
+        # Taking the counter lock first serialises concurrent runs; re-reading what exists
+        # after it means a concurrent or earlier run's invoices are never issued twice.
+        numbers = {}
+        for year in years:
+            in_year = [d for d in drafts if d.issue_date.year == year]
+            DocumentNumberCounter.objects.select_for_update().get_or_create(
+                series=DocumentSeries.INVOICE, year=year
+            )
+            period_keys = Invoice.objects.filter(period__in={d.period for d in in_year})
+            done = set(period_keys.values_list("period", "contract_id", "member_id"))
+            in_year = [d for d in in_year if (d.period, d.contract_id, d.member_id) not in done]
+            for draft, number in zip(
+                in_year,
+                _take_numbers(series=DocumentSeries.INVOICE, year=year, count=len(in_year)),
+                strict=True,
+            ):
+                numbers[id(draft)] = number
+        to_issue = [d for d in drafts if id(d) in numbers]
+        invoices = Invoice.objects.bulk_create(
+            [
+                Invoice(
+                    number=numbers[id(d)],
+                    contract_id=d.contract_id,
+                    member_id=d.member_id,
+                    period=d.period,
+                    issue_date=d.issue_date,
+                    due_date=d.due_date,
+                    currency=d.currency,
+                    total=d.total,
+                    bill_to_name=d.bill_to_name,
+                    bill_to_email=d.bill_to_email,
+                    bill_to_address=d.bill_to_address,
+                    bill_to_tax_id=d.bill_to_tax_id,
+                )
+                for d in to_issue
+            ]
+        )
+        InvoiceLine.objects.bulk_create(
+            [
+                InvoiceLine(
+                    invoice=invoice,
+                    description=line.description,
+                    member_id=line.member_id,
+                    start=line.start,
+                    end=line.end,
+                    days=line.days,
+                    days_in_period=line.days_in_period,
+                    unit_amount=line.unit_amount,
+                    amount=line.amount,
+                )
+                for invoice, draft in zip(invoices, to_issue, strict=True)
+                for line in draft.lines
+            ]
+        )
+        BillingEvent.objects.bulk_create(
+            [
+                BillingEvent(
+                    action="invoice_issued",
+                    invoice=invoice,
+                    contract_id=invoice.contract_id,
+                    detail=invoice.number,
+                )
+                for invoice in invoices
+            ]
+        )
+        ids = [invoice.pk for invoice in invoices]
+        transaction.on_commit(lambda: _queue_deliveries(ids))
+    return ids
+
+
+def _queue_deliveries(invoice_ids: list[int]) -> None:
+    from billing.tasks import deliver_invoice
+
+    for pk in invoice_ids:
+        deliver_invoice.delay(pk)
+
+
+def invoice_run(
+    *,
+    period: datetime.date,
+    today: datetime.date,
+    contract_ids: list[int] | None = None,
+    include_members: bool = True,
+    batch_size: int = 200,
+    after_batch: Callable[[list[int]], None] | None = None,
+) -> RunResult:
+    """Issue the invoices of a billing period (a calendar month).
+
+    Each batch commits on its own, so a run that stops half-way keeps what it issued and a
+    rerun issues only the rest: the unique (contract or member, period) constraints and the
+    re-read under the counter lock mean no invoice is ever issued twice, and numbers taken
+    in a rolled-back batch are given back. ``after_batch`` is told each committed batch.
+    """
+    preview = selectors.invoice_run_preview(
+        period=period, today=today, contract_ids=contract_ids, include_members=include_members
+    )
+    created: list[int] = []
+    drafts = preview.drafts
+    for start in range(0, len(drafts), batch_size):
+        ids = _issue_batch(drafts[start : start + batch_size])
+        created.extend(ids)
+        if after_batch:
+            after_batch(ids)
+    logger.info("Invoice run for %s issued %d invoices", period, len(created))
+    return RunResult(created=created, already_invoiced=preview.already_invoiced)
+
+
+# --- Status, payments and credit notes ------------------------------------------------------
+
+INVOICE_TRANSITIONS = {
+    InvoiceStatus.ISSUED: {
+        InvoiceStatus.PARTIALLY_PAID,
+        InvoiceStatus.PAID,
+        InvoiceStatus.OVERDUE,
+        InvoiceStatus.CREDITED,
+    },
+    InvoiceStatus.PARTIALLY_PAID: {
+        InvoiceStatus.PAID,
+        InvoiceStatus.OVERDUE,
+        InvoiceStatus.CREDITED,
+    },
+    InvoiceStatus.OVERDUE: {InvoiceStatus.PAID, InvoiceStatus.CREDITED},
+    InvoiceStatus.PAID: set(),
+    InvoiceStatus.CREDITED: set(),
+}
+
+
+@transaction.atomic
+def invoice_transition(*, invoice: Invoice, to: str, actor=None, detail: str = "") -> Invoice:
+    """The one way an invoice's status changes; refuses moves the rules do not allow."""
+    if to == invoice.status:
+        return invoice
+    if to not in INVOICE_TRANSITIONS[InvoiceStatus(invoice.status)]:
+        raise ValidationError(
+            _("Invoice %(number)s is %(status)s and cannot become %(to)s.")
+            % {
+                "number": invoice.number,
+                "status": invoice.get_status_display(),
+                "to": InvoiceStatus(to).label,
+            }
+        )
+    invoice.status = to
+    invoice.save(update_fields=["status"])
+    BillingEvent.objects.create(
+        action=f"invoice_{to}", invoice=invoice, actor=actor, detail=detail or invoice.number
+    )
+    return invoice
+
+
+def invoice_balance(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
+    """(paid, credited, balance) read from the database."""
+    fresh = selectors.with_amounts(Invoice.objects.filter(pk=invoice.pk)).get()
+    return fresh.paid, fresh.credited, fresh.total - fresh.paid - fresh.credited
+
+
+def _settle(*, invoice: Invoice, today: datetime.date, actor=None) -> Invoice:
+    paid, _credited, balance = invoice_balance(invoice)
+    if balance <= 0:
+        target = InvoiceStatus.CREDITED if paid == 0 else InvoiceStatus.PAID
+    elif invoice.status == InvoiceStatus.OVERDUE or invoice.due_date < today:
+        target = InvoiceStatus.OVERDUE
+    elif paid > 0:
+        target = InvoiceStatus.PARTIALLY_PAID
+    else:
+        target = InvoiceStatus(invoice.status)
+    return invoice_transition(invoice=invoice, to=target, actor=actor)
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    paid_on: datetime.date,
+    method: str,
+    reference: str = "",
+    actor=None,
+    today: datetime.date | None = None,
+) -> Payment:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    amount = rules.money(amount)
+    if amount <= 0:
+        raise ValidationError(_("A payment must be more than zero."))
+    if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
+        raise ValidationError(
+            _("Invoice %(number)s is %(status)s; nothing is due on it.")
+            % {"number": invoice.number, "status": invoice.get_status_display().lower()}
+        )
+    _paid, _credited, balance = invoice_balance(invoice)
+    if amount > balance:
+        raise ValidationError(
+            _(
+                "This payment of %(amount)s %(currency)s is more than the %(balance)s "
+                "%(currency)s still due on invoice %(number)s; overpayments are refused. "
+                "Record at most the amount due."
+            )
+            % {
+                "amount": amount,
+                "balance": balance,
+                "currency": invoice.currency,
+                "number": invoice.number,
+            }
+        )
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=amount,
+        currency=invoice.currency,
+        paid_on=paid_on,
+        method=method,
+        reference=reference,
+        recorded_by=actor,
+    )
+    BillingEvent.objects.create(
+        action="payment_recorded", invoice=invoice, actor=actor, detail=f"{amount}"
+    )
+    _settle(invoice=invoice, today=today or timezone.localdate(), actor=actor)
+    return payment
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    reason: str,
+    actor=None,
+    today: datetime.date | None = None,
+) -> CreditNote:
+    """Correct an issued invoice by crediting part or all of what is still due on it."""
+    today = today or timezone.localdate()
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    amount = rules.money(amount)
+    if amount <= 0:
+        raise ValidationError(_("A credit note must be for more than zero."))
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the credit note."))
+    _paid, _credited, balance = invoice_balance(invoice)
+    if amount > balance:
+        raise ValidationError(
+            _("Only the %(balance)s %(currency)s still due on invoice %(number)s can be credited.")
+            % {"balance": balance, "currency": invoice.currency, "number": invoice.number}
+        )
+    (number,) = _take_numbers(series=DocumentSeries.CREDIT_NOTE, year=today.year, count=1)
+    note = CreditNote.objects.create(
+        number=number,
+        invoice=invoice,
+        issue_date=today,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason.strip(),
+        created_by=actor,
+    )
+    BillingEvent.objects.create(
+        action="credit_note_issued", invoice=invoice, actor=actor, detail=number
+    )
+    _settle(invoice=invoice, today=today, actor=actor)
+    note_id = note.pk
+    transaction.on_commit(lambda: _queue_credit_note(note_id))
+    return note
+
+
+def _queue_credit_note(note_id: int) -> None:
+    from billing.tasks import deliver_credit_note
+
+    deliver_credit_note.delay(note_id)
+
+
+# --- Overdue and reminders ------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoices_mark_overdue_and_remind(*, today: datetime.date) -> tuple[int, int]:
+    """Mark invoices past their due date overdue, and queue at most one reminder per
+    overdue step (``CLINIC_REMINDER_STEPS_DAYS``) per invoice, whatever the number of runs.
+
+    Returns (newly overdue, reminders queued).
+    """
+    late = Invoice.objects.filter(
+        status__in=(InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID), due_date__lt=today
+    )
+    late_ids = list(late.values_list("pk", flat=True))
+    # A bulk move, allowed by INVOICE_TRANSITIONS for both statuses, with its audit rows.
+    Invoice.objects.filter(pk__in=late_ids).update(status=InvoiceStatus.OVERDUE)
+    BillingEvent.objects.bulk_create(
+        [BillingEvent(action="invoice_overdue", invoice_id=pk) for pk in late_ids]
+    )
+    steps = sorted(settings.CLINIC_REMINDER_STEPS_DAYS)
+    overdue = list(
+        Invoice.objects.filter(status=InvoiceStatus.OVERDUE).values_list(
+            "pk", "due_date", "bill_to_email"
+        )
+    )
+    sent_steps: dict[int, int] = {}
+    for invoice_id, step in InvoiceEmail.objects.filter(
+        kind=EmailKind.REMINDER, invoice_id__in=[pk for pk, _d, _e in overdue]
+    ).values_list("invoice_id", "reminder_step"):
+        sent_steps[invoice_id] = max(step, sent_steps.get(invoice_id, 0))
+    reminders = []
+    for invoice_id, due_date, email in overdue:
+        reached = [step for step in steps if step <= (today - due_date).days]
+        # Only the latest step reached is sent: a missed day does not send two at once.
+        if reached and reached[-1] > sent_steps.get(invoice_id, 0):
+            reminders.append(
+                InvoiceEmail(
+                    invoice_id=invoice_id,
+                    kind=EmailKind.REMINDER,
+                    reminder_step=reached[-1],
+                    recipient=email,
+                )
+            )
+    created = InvoiceEmail.objects.bulk_create(reminders)
+    ids = [reminder.pk for reminder in created]
+    transaction.on_commit(lambda: _queue_emails(ids))
+    return len(late_ids), len(ids)
+
+
+def _queue_emails(email_ids: list[int]) -> None:
+    from billing.tasks import send_invoice_email
+
+    for pk in email_ids:
+        send_invoice_email.delay(pk)
+
+
+# --- PDFs and email -------------------------------------------------------------------------
+
+
+def _pdf_context(invoice: Invoice) -> dict:
+    paid, credited, balance = invoice_balance(invoice)
+    return {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "paid": paid,
+        "credited": credited,
+        "balance": balance,
+        "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
+    }
+
+
+def invoice_render_pdf(*, invoice_id: int) -> Invoice:
+    """Render and store an invoice's PDF once (idempotent: a stored PDF is kept)."""
+    from clinic.pdf import render_pdf
+
+    invoice = Invoice.objects.select_related("contract", "member__user").get(pk=invoice_id)
+    if not invoice.pdf:
+        language = invoice.member.language if invoice.member else settings.LANGUAGE_CODE
+        with translation.override(language):
+            data = render_pdf("billing/pdf/invoice.html", _pdf_context(invoice))
+        invoice.pdf.save(f"invoice-{invoice.number}.pdf", ContentFile(data), save=False)
+        invoice.save(update_fields=["pdf"])
+    return invoice
+
+
+def credit_note_render_pdf(*, credit_note_id: int) -> CreditNote:
+    from clinic.pdf import render_pdf
+
+    note = CreditNote.objects.select_related("invoice").get(pk=credit_note_id)
+    if not note.pdf:
+        data = render_pdf(
+            "billing/pdf/credit_note.html",
+            {"note": note, "invoice": note.invoice},
+        )
+        note.pdf.save(f"credit-note-{note.number}.pdf", ContentFile(data), save=False)
+        CreditNote.objects.filter(pk=note.pk).update(pdf=note.pdf.name)
+    return note
+
+
+@transaction.atomic
+def invoice_email_queue(
+    *, invoice: Invoice, kind: str, credit_note: CreditNote | None = None
+) -> InvoiceEmail:
+    """The email of an invoice or credit note, created once; sent after commit."""
+    if credit_note is not None:
+        email, _created = InvoiceEmail.objects.get_or_create(
+            credit_note=credit_note,
+            defaults={"invoice": invoice, "kind": kind, "recipient": invoice.bill_to_email},
+        )
+    else:
+        email, _created = InvoiceEmail.objects.get_or_create(
+            invoice=invoice,
+            kind=kind,
+            reminder_step=0,
+            credit_note=None,
+            defaults={"recipient": invoice.bill_to_email},
+        )
+    if email.status != DeliveryStatus.SENT:
+        email_id = email.pk
+        transaction.on_commit(lambda: _queue_emails([email_id]))
+    return email
+
+
+def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> InvoiceEmail:
+    """Send one invoice email with its PDF attached, recording the attempt and outcome.
+
+    Transient failures are re-raised so the task retries with backoff; every attempt is
+    counted first and committed, so the invoice page shows it even if the worker dies.
+    """
+    email = InvoiceEmail.objects.select_related("invoice", "credit_note").get(pk=email_id)
+    if email.status == DeliveryStatus.SENT:
+        return email
+    InvoiceEmail.objects.filter(pk=email_id).update(attempts=email.attempts + 1)
+    invoice, note = email.invoice, email.credit_note
+    if email.kind == EmailKind.CREDIT_NOTE:
+        document = note.pdf if note.pdf else credit_note_render_pdf(credit_note_id=note.pk).pdf
+        filename = f"credit-note-{note.number}.pdf"
+    else:
+        document = invoice.pdf or invoice_render_pdf(invoice_id=invoice.pk).pdf
+        filename = f"invoice-{invoice.number}.pdf"
+    _paid, _credited, balance = invoice_balance(invoice)
+    context = {
+        "email": email,
+        "invoice": invoice,
+        "note": note,
+        "balance": balance,
+        "CLINIC_NAME": settings.CLINIC_NAME,
+        "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
+    }
+    subject = {
+        EmailKind.INVOICE: _("Invoice %(number)s from %(clinic)s"),
+        EmailKind.CREDIT_NOTE: _("Credit note for invoice %(number)s from %(clinic)s"),
+        EmailKind.REMINDER: _("Reminder: invoice %(number)s from %(clinic)s is overdue"),
+    }[EmailKind(email.kind)] % {"number": invoice.number, "clinic": settings.CLINIC_NAME}
+    message = EmailMessage(
+        subject=subject,
+        body=render_to_string("billing/email/invoice.txt", context),
+        to=[email.recipient],
+    )
+    with document.open("rb") as handle:
+        message.attach(filename, handle.read(), "application/pdf")
+    try:
+        message.send()
+    except Exception as error:
+        InvoiceEmail.objects.filter(pk=email_id).update(
+            status=DeliveryStatus.GAVE_UP if final_attempt else DeliveryStatus.FAILED,
+            last_error=str(error)[:255],
+        )
+        raise
+    InvoiceEmail.objects.filter(pk=email_id).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
+    email.refresh_from_db()
+    return email

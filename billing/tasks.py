@@ -1,0 +1,62 @@
+"""Billing's Celery tasks: thin, take ids, call a service. Schedules live in settings."""
+
+import datetime
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing import rules, services
+
+
+@shared_task
+def run_monthly_invoicing(period: str | None = None) -> int:
+    """Periodic (1st of the month): invoice the month just ended. Safe to run again."""
+    today = timezone.localdate()
+    month = datetime.date.fromisoformat(period) if period else rules.previous_month(today)
+    return len(services.invoice_run(period=month, today=today).created)
+
+
+@shared_task
+def run_invoicing(period: str, contract_ids: list[int] | None = None, members: bool = True) -> int:
+    """On demand, from the "Run invoicing" page."""
+    return len(
+        services.invoice_run(
+            period=datetime.date.fromisoformat(period),
+            today=timezone.localdate(),
+            contract_ids=contract_ids,
+            include_members=members,
+        ).created
+    )
+
+
+@shared_task
+def mark_overdue_and_remind() -> tuple[int, int]:
+    """Periodic (daily): mark invoices overdue and queue one reminder per overdue step."""
+    return services.invoices_mark_overdue_and_remind(today=timezone.localdate())
+
+
+@shared_task
+def deliver_invoice(invoice_id: int) -> None:
+    """Render and store the invoice's PDF in the worker, then queue its email."""
+    invoice = services.invoice_render_pdf(invoice_id=invoice_id)
+    services.invoice_email_queue(invoice=invoice, kind="invoice")
+
+
+@shared_task
+def deliver_credit_note(credit_note_id: int) -> None:
+    note = services.credit_note_render_pdf(credit_note_id=credit_note_id)
+    services.invoice_email_queue(invoice=note.invoice, kind="credit_note", credit_note=note)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_invoice_email(self, email_id: int) -> None:
+    services.invoice_email_send(
+        email_id=email_id, final_attempt=self.request.retries >= self.max_retries
+    )

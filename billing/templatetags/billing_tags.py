@@ -1,0 +1,34 @@
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing import selectors
+
+register = template.Library()
+
+BUCKET_LABELS = {
+    "current": _("Not yet due"),
+    "1-30": _("1 to 30 days"),
+    "31-60": _("31 to 60 days"),
+    "61-90": _("61 to 90 days"),
+    "90+": _("Over 90 days"),
+}
+
+
+@register.inclusion_tag("billing/_my_invoices.html")
+def my_invoices(member) -> dict:
+    """A member's own invoices with PDFs and payment status, and who covers their care."""
+    return {
+        "invoices": selectors.member_invoices(member),
+        "cover": selectors.member_cover_on(member=member, on=timezone.localdate()),
+    }
+
+
+@register.filter
+def get_item(mapping: dict, key: str):
+    return mapping.get(key)
+
+
+@register.filter
+def bucket_label(bucket: str) -> str:
+    return BUCKET_LABELS.get(bucket, bucket)

@@ -1,0 +1,124 @@
+"""Reads of care teams, consultations and notifications, each a fixed number of queries."""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from careteam.models import (
+    CareTeamAssignment,
+    ConsultationRequest,
+    ConsultationStatus,
+    Notification,
+    NotificationKind,
+    Practitioner,
+    TeamRole,
+)
+from clinic.roles import Role, has_role
+from members.models import Member
+
+
+def current_assignments() -> QuerySet[CareTeamAssignment]:
+    """Assignments in force now: a care team is its members' open assignments."""
+    return CareTeamAssignment.objects.filter(ended_on__isnull=True)
+
+
+def practitioner_for_user(user) -> Practitioner | None:
+    if not user.is_authenticated:
+        return None
+    return Practitioner.objects.select_related("discipline", "user").filter(user=user).first()
+
+
+def member_ids_in_care_of(user) -> QuerySet:
+    """Ids of members whose current care team includes the user (usable as a subquery)."""
+    return current_assignments().filter(practitioner__user=user).values("member_id")
+
+
+def members_in_care_of(user) -> QuerySet[Member]:
+    """Members whose CURRENT care team includes the user's practitioner profile."""
+    if not user.is_authenticated:
+        return Member.objects.none()
+    return Member.objects.filter(pk__in=member_ids_in_care_of(user)).select_related("user")
+
+
+def care_team_of(member: Member) -> QuerySet[CareTeamAssignment]:
+    """The member's current care team, hub coordinator first."""
+    return (
+        current_assignments()
+        .filter(member=member)
+        .select_related("practitioner__user", "practitioner__discipline")
+        .order_by("-role", "practitioner__discipline__name", "practitioner__user__last_name")
+    )
+
+
+def care_team_history(member: Member) -> QuerySet[CareTeamAssignment]:
+    return (
+        CareTeamAssignment.objects.filter(member=member, ended_on__isnull=False)
+        .select_related("practitioner__user", "practitioner__discipline", "assigned_by")
+        .order_by("-ended_on", "-started_on")
+    )
+
+
+def hub_coordinators() -> QuerySet[Practitioner]:
+    """Practitioners who may hold the hub function: their user has the hub coordinator role."""
+    return (
+        Practitioner.objects.filter(user__groups__name=Role.HUB_COORDINATOR.value)
+        .select_related("user", "discipline")
+        .order_by("user__last_name", "user__first_name")
+    )
+
+
+def practitioners() -> QuerySet[Practitioner]:
+    return Practitioner.objects.select_related("user", "discipline").order_by(
+        "discipline__name", "user__last_name", "user__first_name"
+    )
+
+
+def is_current_hub_coordinator(practitioner: Practitioner, member: Member) -> bool:
+    return (
+        current_assignments()
+        .filter(member=member, practitioner=practitioner, role=TeamRole.HUB_COORDINATOR)
+        .exists()
+    )
+
+
+def consultations_visible_to(user) -> QuerySet[ConsultationRequest]:
+    """Requester, addressees, the member's current care team, and hub coordinators."""
+    consultations = ConsultationRequest.objects.select_related(
+        "arc__member__user",
+        "requested_by__user",
+        "requested_by__discipline",
+        "to_discipline",
+        "to_practitioner__user",
+        "answered_by__user",
+    )
+    if has_role(user, Role.HUB_COORDINATOR):
+        return consultations
+    if not has_role(user, Role.CLINICIAN):
+        return consultations.none()
+    addressed = Notification.objects.filter(
+        consultation=OuterRef("pk"),
+        recipient=user,
+        kind=NotificationKind.CONSULTATION_REQUESTED,
+    )
+    return consultations.filter(
+        Q(requested_by__user=user)
+        | Q(Exists(addressed))
+        | Q(arc__member_id__in=member_ids_in_care_of(user))
+    )
+
+
+def consultations_addressed_to(user, *, open_only: bool = True) -> QuerySet[ConsultationRequest]:
+    """Consultations the user was asked (named, or one of the discipline's addressees)."""
+    asked = Notification.objects.filter(
+        consultation=OuterRef("pk"), recipient=user, kind=NotificationKind.CONSULTATION_REQUESTED
+    )
+    consultations = consultations_visible_to(user).filter(Exists(asked))
+    if open_only:
+        consultations = consultations.filter(status=ConsultationStatus.OPEN)
+    return consultations.order_by("created_at")
+
+
+def unread_notifications(user) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(recipient=user, read_at__isnull=True)
+        .select_related("consultation__requested_by__user", "consultation__to_discipline")
+        .order_by("-created_at")
+    )

@@ -1,0 +1,232 @@
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from members.models import (
+    STATUS_TRANSITIONS,
+    FeePeriod,
+    FeePlan,
+    Member,
+    MemberStatus,
+    NoticeDelivery,
+    PaymentMethod,
+    ShareClass,
+)
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _not_future(value: datetime.date | None) -> datetime.date | None:
+    if value and value > timezone.localdate():
+        raise forms.ValidationError(_("This date is in the future."))
+    return value
+
+
+class JoinForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    email = forms.EmailField(label=_("Email"))
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=DATE_INPUT)
+    address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 3}))
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=())
+    notice_delivery = forms.ChoiceField(
+        label=_("How should we send you notices of general meetings?"),
+        choices=NoticeDelivery.choices,
+        initial=NoticeDelivery.EMAIL,
+        widget=forms.RadioSelect,
+    )
+    payment_method = forms.ChoiceField(
+        label=_("How will your membership be paid?"),
+        choices=PaymentMethod.choices,
+        initial=PaymentMethod.FEE_PLAN,
+        widget=forms.RadioSelect,
+    )
+    requested_fee_plan = forms.ModelChoiceField(
+        label=_("Fee plan"),
+        queryset=FeePlan.objects.none(),
+        required=False,
+        help_text=_("The sliding scale lets you choose the tier that fits your income."),
+    )
+    anchor_organization_name = forms.CharField(
+        label=_("Organization that covers you"), max_length=200, required=False
+    )
+    agree_to_rules = forms.BooleanField(label=_("I agree to the cooperative's rules"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_language"].choices = settings.LANGUAGES
+        self.fields["preferred_language"].initial = settings.LANGUAGE_CODE
+        self.fields["requested_fee_plan"].queryset = FeePlan.objects.filter(is_available=True)
+        self.fields["agree_to_rules"].help_text = format_html(
+            '<a href="{}">{}</a>', settings.CLINIC_RULES_URL, _("Read the cooperative's rules")
+        )
+
+    def clean_date_of_birth(self):
+        return _not_future(self.cleaned_data["date_of_birth"])
+
+    def clean(self):
+        cleaned = super().clean()
+        method = cleaned.get("payment_method")
+        if method == PaymentMethod.FEE_PLAN and not cleaned.get("requested_fee_plan"):
+            self.add_error("requested_fee_plan", _("Choose the fee plan you will pay."))
+        if method == PaymentMethod.ANCHOR and not cleaned.get("anchor_organization_name"):
+            self.add_error("anchor_organization_name", _("Name the organization that covers you."))
+        return cleaned
+
+
+class MemberDetailsForm(forms.Form):
+    """What members change themselves: contact details, language and notice delivery."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 3}))
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=())
+    notice_delivery = forms.ChoiceField(
+        label=_("Notices of general meetings"),
+        choices=NoticeDelivery.choices,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_language"].choices = settings.LANGUAGES
+
+    @classmethod
+    def initial_for(cls, member: Member) -> dict:
+        return {
+            "first_name": member.user.first_name,
+            "last_name": member.user.last_name,
+            "address": member.address,
+            "phone": member.phone,
+            "preferred_language": member.language,
+            "notice_delivery": member.notice_delivery,
+        }
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (sent to the applicant)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class StatusChangeForm(forms.Form):
+    to_status = forms.ChoiceField(label=_("New status"), choices=())
+    effective_on = forms.DateField(label=_("Effective on"), widget=DATE_INPUT)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, member: Member, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = STATUS_TRANSITIONS[MemberStatus(member.status)]
+        self.fields["to_status"].choices = [
+            (value, label) for value, label in MemberStatus.choices if value in allowed
+        ]
+        self.fields["effective_on"].initial = timezone.localdate()
+
+
+class FeePlanAssignForm(forms.Form):
+    plan = forms.ModelChoiceField(label=_("Fee plan"), queryset=FeePlan.objects.all())
+    valid_from = forms.DateField(label=_("From"), widget=DATE_INPUT)
+
+
+class OrientationForm(forms.Form):
+    attended_on = forms.DateField(label=_("Orientation session attended on"), widget=DATE_INPUT)
+
+
+class _ShareForm(forms.Form):
+    share_class = forms.ModelChoiceField(label=_("Share class"), queryset=ShareClass.objects.all())
+    entry_date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["entry_date"].initial = timezone.localdate()
+        if ShareClass.objects.count() == 1:
+            self.fields["share_class"].initial = ShareClass.objects.get()
+
+    def clean_entry_date(self):
+        return _not_future(self.cleaned_data["entry_date"])
+
+
+class ShareSubscribeForm(_ShareForm):
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
+
+
+class SharePaymentForm(_ShareForm):
+    amount = forms.DecimalField(
+        label=_("Amount paid"), max_digits=12, decimal_places=2, min_value=0.01
+    )
+    reference = forms.CharField(label=_("Payment reference"), max_length=64, required=False)
+
+
+class ShareTransferForm(_ShareForm):
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
+    to_member_number = forms.IntegerField(label=_("To member number"), min_value=1)
+
+    def clean_to_member_number(self):
+        number = self.cleaned_data["to_member_number"]
+        member = Member.objects.filter(number=number).first()
+        if member is None:
+            raise forms.ValidationError(_("There is no member with this number."))
+        self.cleaned_data["to_member"] = member
+        return number
+
+
+class ShareRedeemForm(_ShareForm):
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
+
+
+class ReverseEntryForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the correction"), max_length=255)
+
+
+class RegisterFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search name, number or email"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=())
+    plan = forms.ModelChoiceField(
+        label=_("Fee plan"), queryset=FeePlan.objects.all(), required=False
+    )
+    orientation = forms.BooleanField(label=_("Not yet at orientation"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status"))] + [
+            (value, label)
+            for value, label in MemberStatus.choices
+            if value not in (MemberStatus.APPLICANT, MemberStatus.REJECTED)
+        ]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma-separated, header row."))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 2_000_000:
+            raise forms.ValidationError(_("The file is too large (2 MB at most)."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+
+
+class FeePlanForm(forms.ModelForm):
+    class Meta:
+        model = FeePlan
+        fields = ["name", "amount", "currency", "period", "is_available"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].required = False
+        self.fields["currency"].help_text = _("ISO 4217 code; empty for the clinic's currency.")
+        self.fields["period"].choices = FeePeriod.choices
+
+    def clean_currency(self):
+        value = (self.cleaned_data.get("currency") or settings.CLINIC_CURRENCY).upper()
+        if len(value) != 3 or not value.isalpha():
+            raise forms.ValidationError(_("Use a three-letter ISO 4217 code."))
+        return value

@@ -1,0 +1,708 @@
+"""Writes to the member register and the share ledger.
+
+Views, imports, demo data and Celery tasks call these; nothing else changes a member's
+status, number, plan or shares. Each function is one transaction; its status event or
+ledger rows are written in it, and mail is queued only after commit.
+"""
+
+import datetime
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinic.roles import Role, grant_role
+from members.models import (
+    CEASED_STATUSES,
+    STATUS_TRANSITIONS,
+    FeePlan,
+    FeePlanAssignment,
+    Member,
+    MemberNumberSequence,
+    MemberStatus,
+    MemberStatusEvent,
+    NoticeDelivery,
+    PaymentMethod,
+    RegisterExport,
+    ShareCertificate,
+    ShareClass,
+    ShareLedgerEntry,
+    ShareLedgerKind,
+)
+
+CENT = Decimal("0.01")
+# A reason is part of the record for every change an administrator makes by hand.
+STATUSES_NEEDING_A_REASON = frozenset(
+    {
+        MemberStatus.SUSPENDED,
+        MemberStatus.LAPSED,
+        MemberStatus.WITHDRAWN,
+        MemberStatus.DECEASED,
+        MemberStatus.REJECTED,
+    }
+)
+
+
+# --- Status -------------------------------------------------------------------------------
+
+
+def _lock(member: Member) -> Member:
+    return Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+
+
+def _transition(
+    member: Member, *, to_status: str, by, reason: str, on: datetime.date
+) -> MemberStatusEvent:
+    """The one place a status changes: refuses moves the rules do not allow."""
+    current = MemberStatus(member.status)
+    target = MemberStatus(to_status)
+    if target not in STATUS_TRANSITIONS[current]:
+        raise ValidationError(
+            _("A member cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": current.label, "to": target.label}
+        )
+    if target in STATUSES_NEEDING_A_REASON and not reason.strip():
+        raise ValidationError(_("Give a reason for this change; it is kept in the register."))
+    if on > timezone.localdate():
+        raise ValidationError(_("A status change cannot take effect in the future."))
+    last = member.status_events.order_by("-effective_on", "-pk").first()
+    if last is not None and on < last.effective_on:
+        raise ValidationError(
+            _("The change cannot take effect before the last recorded change (%(date)s).")
+            % {"date": last.effective_on}
+        )
+    member.status = target
+    if target in CEASED_STATUSES:
+        member.ceased_on = on
+    member.save(update_fields=["status", "ceased_on"])
+    return MemberStatusEvent.objects.create(
+        member=member,
+        from_status=current,
+        to_status=target,
+        effective_on=on,
+        reason=reason.strip(),
+        recorded_by=by,
+    )
+
+
+@transaction.atomic
+def member_change_status(
+    *, member: Member, to_status: str, by, reason: str = "", on: datetime.date | None = None
+) -> Member:
+    """Suspend, lapse, reinstate, record a withdrawal or death (admission: ``member_approve``)."""
+    member = _lock(member)
+    if member.status == MemberStatus.APPLICANT:
+        raise ValidationError(_("Applications are approved or rejected from the application."))
+    _transition(member, to_status=to_status, by=by, reason=reason, on=on or timezone.localdate())
+    return member
+
+
+# --- Applications ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def member_apply(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    date_of_birth: datetime.date,
+    address: str,
+    phone: str = "",
+    preferred_language: str = "",
+    notice_delivery: str = NoticeDelivery.EMAIL,
+    payment_method: str = PaymentMethod.FEE_PLAN,
+    requested_fee_plan: FeePlan | None = None,
+    anchor_organization_name: str = "",
+    applied_on: datetime.date | None = None,
+) -> Member | None:
+    """Record an application: an applicant and a user who cannot log in yet. Nothing else.
+
+    Returns ``None`` when the email address already belongs to someone: the form then
+    answers exactly as for a new application (so it does not reveal who is registered),
+    and the address's owner is told by email.
+    """
+    from members import tasks
+
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip()
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    member = None
+    if user is not None:
+        member = Member.objects.select_for_update().filter(user=user).first()
+        if member is None or member.status != MemberStatus.REJECTED:
+            user_id = user.pk
+            transaction.on_commit(lambda: tasks.send_already_registered_email.delay(user_id))
+            return None
+    if user is None:
+        user = User.objects.create_user(email=email, password=None)
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.save(update_fields=["first_name", "last_name"])
+    details = {
+        "date_of_birth": date_of_birth,
+        "address": address.strip(),
+        "phone": phone.strip(),
+        "preferred_language": preferred_language,
+        "notice_delivery": notice_delivery,
+        "payment_method": payment_method,
+        "requested_fee_plan": requested_fee_plan
+        if payment_method == PaymentMethod.FEE_PLAN
+        else None,
+        "anchor_organization_name": anchor_organization_name.strip()
+        if payment_method == PaymentMethod.ANCHOR
+        else "",
+        "rules_accepted_at": timezone.now(),
+        "applied_on": applied_on or timezone.localdate(),
+        "decision_reason": "",
+    }
+    if member is None:
+        member = Member.objects.create(user=user, **details)
+        MemberStatusEvent.objects.create(
+            member=member,
+            from_status="",
+            to_status=MemberStatus.APPLICANT,
+            effective_on=member.applied_on,
+            reason=_("Applied to join"),
+        )
+    else:
+        for field, value in details.items():
+            setattr(member, field, value)
+        member.save()
+        _transition(
+            member,
+            to_status=MemberStatus.APPLICANT,
+            by=None,
+            reason=_("Applied to join again"),
+            on=member.applied_on,
+        )
+    return member
+
+
+def _next_member_number() -> int:
+    """The next member number, under a lock held until the approving transaction ends.
+
+    Numbers given outside the sequence (the demo's fixed numbers, an old register) are
+    respected, so the next number always follows the highest ever given.
+    """
+    sequence, _created = MemberNumberSequence.objects.select_for_update().get_or_create(pk=1)
+    highest = Member.objects.aggregate(highest=Max("number"))["highest"] or 0
+    sequence.last_number = max(sequence.last_number, highest) + 1
+    sequence.save(update_fields=["last_number"])
+    return sequence.last_number
+
+
+@transaction.atomic
+def member_approve(*, member: Member, by, base_url: str, on: datetime.date | None = None) -> Member:
+    """Admit an applicant: member number, status, role, fee plan, minimum shares, welcome mail."""
+    from members import tasks
+
+    member = _lock(member)
+    on = on or timezone.localdate()
+    if member.status != MemberStatus.APPLICANT:
+        raise ValidationError(_("Only applications waiting for a decision can be approved."))
+    if member.number is None:
+        member.number = _next_member_number()
+    member.admitted_on = on
+    member.decision_reason = ""
+    member.save(update_fields=["number", "admitted_on", "decision_reason"])
+    _transition(member, to_status=MemberStatus.ACTIVE, by=by, reason=_("Admitted"), on=on)
+    grant_role(member.user, Role.MEMBER)
+    if member.payment_method == PaymentMethod.FEE_PLAN and member.requested_fee_plan_id:
+        _assign_plan(member, plan=member.requested_fee_plan, valid_from=on)
+    for share_class in ShareClass.objects.filter(minimum_holding__gt=0).order_by("pk"):
+        missing = share_class.minimum_holding - _holding(member.pk, share_class)
+        if missing > 0:
+            _append(
+                member=member,
+                share_class=share_class,
+                kind=ShareLedgerKind.SUBSCRIPTION,
+                quantity=missing,
+                on=on,
+                by=by,
+                note=_("Minimum holding subscribed on admission"),
+            )
+    member_id = member.pk
+    transaction.on_commit(lambda: tasks.send_welcome_email.delay(member_id, base_url))
+    return member
+
+
+@transaction.atomic
+def member_reject(*, member: Member, by, reason: str) -> Member:
+    from members import tasks
+
+    member = _lock(member)
+    if member.status != MemberStatus.APPLICANT:
+        raise ValidationError(_("Only applications waiting for a decision can be rejected."))
+    _transition(
+        member,
+        to_status=MemberStatus.REJECTED,
+        by=by,
+        reason=reason,
+        on=timezone.localdate(),
+    )
+    member.decision_reason = reason.strip()
+    member.save(update_fields=["decision_reason"])
+    member_id = member.pk
+    transaction.on_commit(lambda: tasks.send_rejection_email.delay(member_id))
+    return member
+
+
+# --- Member's own details ---------------------------------------------------------------
+
+
+@transaction.atomic
+def member_update_details(
+    *,
+    member: Member,
+    first_name: str,
+    last_name: str,
+    address: str,
+    phone: str,
+    preferred_language: str,
+    notice_delivery: str,
+) -> Member:
+    member = _lock(member)
+    member.address, member.phone = address.strip(), phone.strip()
+    member.preferred_language, member.notice_delivery = preferred_language, notice_delivery
+    member.save(update_fields=["address", "phone", "preferred_language", "notice_delivery"])
+    member.user.first_name, member.user.last_name = first_name.strip(), last_name.strip()
+    member.user.save(update_fields=["first_name", "last_name"])
+    return member
+
+
+@transaction.atomic
+def member_record_orientation(*, member: Member, attended_on: datetime.date) -> Member:
+    member = _lock(member)
+    if member.status in (MemberStatus.APPLICANT, MemberStatus.REJECTED):
+        raise ValidationError(_("Only admitted members attend the orientation session."))
+    if attended_on > timezone.localdate():
+        raise ValidationError(_("Attendance cannot be recorded for a future date."))
+    member.orientation_attended_on = attended_on
+    member.save(update_fields=["orientation_attended_on"])
+    return member
+
+
+# --- Fee plans --------------------------------------------------------------------------------
+
+
+def _assign_plan(member: Member, *, plan: FeePlan, valid_from: datetime.date) -> FeePlanAssignment:
+    current = (
+        FeePlanAssignment.objects.select_for_update()
+        .filter(member=member, valid_to__isnull=True)
+        .first()
+    )
+    if current is not None:
+        if current.plan_id == plan.pk:
+            raise ValidationError(_("The member is already on this plan."))
+        if valid_from <= current.valid_from:
+            raise ValidationError(
+                _("The new plan must start after the current one started (%(date)s).")
+                % {"date": current.valid_from}
+            )
+        current.valid_to = valid_from - datetime.timedelta(days=1)
+        current.save(update_fields=["valid_to"])
+    return FeePlanAssignment.objects.create(member=member, plan=plan, valid_from=valid_from)
+
+
+@transaction.atomic
+def fee_plan_assign(
+    *, member: Member, plan: FeePlan, valid_from: datetime.date
+) -> FeePlanAssignment:
+    """Put a member on a plan from a date; the plan they were on ends the day before."""
+    member = _lock(member)
+    if member.status not in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED, MemberStatus.LAPSED):
+        raise ValidationError(_("Only current members can be put on a fee plan."))
+    return _assign_plan(member, plan=plan, valid_from=valid_from)
+
+
+@transaction.atomic
+def fee_plan_end(*, member: Member, valid_to: datetime.date) -> FeePlanAssignment:
+    """End the member's plan, e.g. when an anchor organization's contract covers them."""
+    member = _lock(member)
+    current = (
+        FeePlanAssignment.objects.select_for_update()
+        .filter(member=member, valid_to__isnull=True)
+        .first()
+    )
+    if current is None:
+        raise ValidationError(_("The member is not on a fee plan."))
+    if valid_to < current.valid_from:
+        raise ValidationError(_("A plan cannot end before it started."))
+    current.valid_to = valid_to
+    current.save(update_fields=["valid_to"])
+    return current
+
+
+@transaction.atomic
+def fee_plan_save(
+    *,
+    plan: FeePlan | None = None,
+    name: str,
+    amount: Decimal,
+    currency: str,
+    period: str,
+    is_available: bool,
+) -> FeePlan:
+    plan = plan or FeePlan()
+    plan.name, plan.period, plan.is_available = name.strip(), period, is_available
+    plan.amount = amount.quantize(CENT, ROUND_HALF_UP)
+    plan.currency = currency
+    plan.save()
+    return plan
+
+
+# --- Share ledger ---------------------------------------------------------------------------
+
+
+def _holding(member_id: int, share_class: ShareClass) -> int:
+    total = ShareLedgerEntry.objects.filter(member_id=member_id, share_class=share_class).aggregate(
+        total=Sum("quantity")
+    )["total"]
+    return total or 0
+
+
+def _lock_members(*member_ids: int) -> dict[int, Member]:
+    """Lock the members whose holdings are about to change, always in pk order.
+
+    Every ledger write takes these row locks before reading a holding, so two transfers
+    or redemptions from the same member run one after the other and the second sees the
+    first's result. Ordering by pk keeps two opposite transfers from deadlocking.
+    """
+    members = Member.objects.select_for_update().filter(pk__in=member_ids).order_by("pk")
+    return {member.pk: member for member in members}
+
+
+def _append(
+    *,
+    member: Member,
+    share_class: ShareClass,
+    kind: str,
+    quantity: int = 0,
+    amount: Decimal = Decimal(0),
+    on: datetime.date | None = None,
+    by=None,
+    reference: str = "",
+    note: str = "",
+    reverses: ShareLedgerEntry | None = None,
+) -> ShareLedgerEntry:
+    return ShareLedgerEntry.objects.create(
+        member=member,
+        share_class=share_class,
+        kind=kind,
+        quantity=quantity,
+        amount=amount.quantize(CENT, ROUND_HALF_UP),
+        currency=share_class.currency,
+        entry_date=on or timezone.localdate(),
+        reference=reference,
+        note=note,
+        reverses=reverses,
+        created_by=by,
+    )
+
+
+def _check_quantity(quantity: int) -> None:
+    if quantity <= 0:
+        raise ValidationError(_("The number of shares must be at least 1."))
+
+
+def _check_date(on: datetime.date | None) -> datetime.date:
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError(_("Ledger entries cannot be dated in the future."))
+    return on
+
+
+def _refuse_below_zero(member: Member, share_class: ShareClass, quantity: int) -> None:
+    held = _holding(member.pk, share_class)
+    if held < quantity:
+        raise ValidationError(
+            _("%(member)s holds %(held)s %(class)s shares; %(quantity)s cannot be taken.")
+            % {"member": member, "held": held, "class": share_class, "quantity": quantity}
+        )
+
+
+@transaction.atomic
+def share_subscribe(
+    *,
+    member: Member,
+    share_class: ShareClass,
+    quantity: int,
+    by,
+    on: datetime.date | None = None,
+    note: str = "",
+) -> ShareLedgerEntry:
+    """The member takes up new shares (to be paid with ``share_payment``)."""
+    _check_quantity(quantity)
+    on = _check_date(on)
+    member = _lock_members(member.pk)[member.pk]
+    if member.status not in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED):
+        raise ValidationError(_("Only current members can subscribe shares."))
+    return _append(
+        member=member,
+        share_class=share_class,
+        kind=ShareLedgerKind.SUBSCRIPTION,
+        quantity=quantity,
+        on=on,
+        by=by,
+        note=note,
+    )
+
+
+@transaction.atomic
+def share_payment(
+    *,
+    member: Member,
+    share_class: ShareClass,
+    amount: Decimal,
+    by,
+    on: datetime.date | None = None,
+    reference: str = "",
+    note: str = "",
+) -> ShareLedgerEntry:
+    """Money paid in for shares subscribed."""
+    if amount <= 0:
+        raise ValidationError(_("A payment must be more than zero."))
+    on = _check_date(on)
+    member = _lock_members(member.pk)[member.pk]
+    return _append(
+        member=member,
+        share_class=share_class,
+        kind=ShareLedgerKind.PAYMENT,
+        amount=amount,
+        on=on,
+        by=by,
+        reference=reference,
+        note=note,
+    )
+
+
+@transaction.atomic
+def share_transfer(
+    *,
+    from_member: Member,
+    to_member: Member,
+    share_class: ShareClass,
+    quantity: int,
+    by,
+    on: datetime.date | None = None,
+    note: str = "",
+) -> tuple[ShareLedgerEntry, ShareLedgerEntry]:
+    """Move shares between members: two entries with one reference, never below zero."""
+    _check_quantity(quantity)
+    on = _check_date(on)
+    if from_member.pk == to_member.pk:
+        raise ValidationError(_("Shares cannot be transferred to the same member."))
+    locked = _lock_members(from_member.pk, to_member.pk)
+    giver, receiver = locked[from_member.pk], locked[to_member.pk]
+    if receiver.status != MemberStatus.ACTIVE:
+        raise ValidationError(_("Shares can only be transferred to an active member."))
+    _refuse_below_zero(giver, share_class, quantity)
+    reference = f"T-{uuid.uuid4().hex[:12]}"
+    out = _append(
+        member=giver,
+        share_class=share_class,
+        kind=ShareLedgerKind.TRANSFER_OUT,
+        quantity=-quantity,
+        on=on,
+        by=by,
+        reference=reference,
+        note=note,
+    )
+    into = _append(
+        member=receiver,
+        share_class=share_class,
+        kind=ShareLedgerKind.TRANSFER_IN,
+        quantity=quantity,
+        on=on,
+        by=by,
+        reference=reference,
+        note=note,
+    )
+    return out, into
+
+
+@transaction.atomic
+def share_redeem(
+    *,
+    member: Member,
+    share_class: ShareClass,
+    quantity: int,
+    by,
+    on: datetime.date | None = None,
+    note: str = "",
+) -> ShareLedgerEntry:
+    """Pay back shares at par: on leaving, or shares above the rules' minimum."""
+    _check_quantity(quantity)
+    on = _check_date(on)
+    member = _lock_members(member.pk)[member.pk]
+    _refuse_below_zero(member, share_class, quantity)
+    remaining = _holding(member.pk, share_class) - quantity
+    if member.status in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED) and (
+        remaining < share_class.minimum_holding
+    ):
+        raise ValidationError(
+            _("A current member keeps at least %(minimum)s %(class)s shares.")
+            % {"minimum": share_class.minimum_holding, "class": share_class}
+        )
+    return _append(
+        member=member,
+        share_class=share_class,
+        kind=ShareLedgerKind.REDEMPTION,
+        quantity=-quantity,
+        amount=-(share_class.par_value * quantity),
+        on=on,
+        by=by,
+        note=note,
+    )
+
+
+@transaction.atomic
+def share_entry_reverse(*, entry: ShareLedgerEntry, by, reason: str) -> list[ShareLedgerEntry]:
+    """Correct a mistaken entry by appending its negation (both legs of a transfer)."""
+    if not reason.strip():
+        raise ValidationError(_("Give a reason for the correction."))
+    if entry.kind == ShareLedgerKind.REVERSAL:
+        raise ValidationError(_("A reversal cannot itself be reversed; record a new entry."))
+    legs = [entry]
+    if entry.kind in (ShareLedgerKind.TRANSFER_IN, ShareLedgerKind.TRANSFER_OUT):
+        legs = list(
+            ShareLedgerEntry.objects.filter(
+                reference=entry.reference,
+                kind__in=[ShareLedgerKind.TRANSFER_IN, ShareLedgerKind.TRANSFER_OUT],
+            ).order_by("pk")
+        )
+    locked = _lock_members(*{leg.member_id for leg in legs})
+    if ShareLedgerEntry.objects.filter(reverses__in=legs).exists():
+        raise ValidationError(_("This entry has already been reversed."))
+    for leg in legs:
+        if leg.quantity > 0:
+            _refuse_below_zero(locked[leg.member_id], leg.share_class, leg.quantity)
+    return [
+        _append(
+            member=locked[leg.member_id],
+            share_class=leg.share_class,
+            kind=ShareLedgerKind.REVERSAL,
+            quantity=-leg.quantity,
+            amount=-leg.amount,
+            by=by,
+            reference=leg.reference,
+            note=reason.strip()[:255],
+            reverses=leg,
+        )
+        for leg in legs
+    ]
+
+
+# --- Certificates -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def share_certificate_for(*, member: Member, share_class: ShareClass) -> ShareCertificate:
+    """The certificate of the member's current holding (the same one until it changes)."""
+    from members import tasks
+
+    _lock_members(member.pk)
+    last_entry = (
+        ShareLedgerEntry.objects.filter(member=member, share_class=share_class)
+        .order_by("-pk")
+        .first()
+    )
+    held = _holding(member.pk, share_class)
+    if last_entry is None or held <= 0:
+        raise ValidationError(_("There is no holding of this share class to certify."))
+    certificate, _created = ShareCertificate.objects.get_or_create(
+        member=member,
+        share_class=share_class,
+        last_entry=last_entry,
+        defaults={"quantity": held},
+    )
+    if not certificate.file:
+        certificate_id = certificate.pk
+        transaction.on_commit(lambda: tasks.render_share_certificate.delay(certificate_id))
+    return certificate
+
+
+def share_certificate_render(*, certificate_id: int) -> None:
+    """Render and store the PDF once; a second run finds the file and does nothing."""
+    from django.core.files.base import ContentFile
+
+    from clinic.pdf import render_pdf
+
+    with transaction.atomic():
+        certificate = (
+            ShareCertificate.objects.select_for_update()
+            .select_related("member__user", "share_class")
+            .get(pk=certificate_id)
+        )
+        if certificate.file:
+            return
+        data = render_pdf("members/pdf/share_certificate.html", {"certificate": certificate})
+        certificate.file.save(f"{certificate.number}.pdf", ContentFile(data), save=True)
+
+
+# --- The register -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def register_export_request(*, by) -> RegisterExport:
+    """Queue the register PDF; the worker renders it and the office downloads it."""
+    from members import tasks
+
+    export = RegisterExport.objects.create(requested_by=by)
+    export_id = export.pk
+    transaction.on_commit(lambda: tasks.render_register_pdf.delay(export_id))
+    return export
+
+
+def register_export_render(*, export_id: int) -> None:
+    from django.core.files.base import ContentFile
+
+    from clinic.pdf import render_pdf
+    from members.selectors import register_rows
+
+    with transaction.atomic():
+        export = RegisterExport.objects.select_for_update().get(pk=export_id)
+        if export.file:
+            return
+        data = render_pdf(
+            "members/pdf/register.html",
+            {"members": register_rows(), "generated_at": timezone.localtime()},
+        )
+        export.file.save(f"register-{export.pk}.pdf", ContentFile(data), save=True)
+
+
+@transaction.atomic
+def member_import(*, text: str, by, base_url: str) -> list[Member]:
+    """Admit a batch of new members from CSV: every row, or (on any error) none of them."""
+    from members.imports import parse_member_import
+
+    preview = parse_member_import(text)
+    if preview.errors:
+        raise ValidationError(_("The file has errors; nothing was imported."))
+    admitted = []
+    for row in preview.rows:
+        member = member_apply(
+            first_name=row.first_name,
+            last_name=row.last_name,
+            email=row.email,
+            date_of_birth=row.date_of_birth,
+            address=row.address,
+            phone=row.phone,
+            preferred_language=row.preferred_language,
+            payment_method=PaymentMethod.FEE_PLAN if row.fee_plan else PaymentMethod.ANCHOR,
+            requested_fee_plan=row.fee_plan,
+            applied_on=row.admitted_on,
+        )
+        if member is None:
+            raise ValidationError(
+                _("%(email)s is already registered; nothing was imported.") % {"email": row.email}
+            )
+        admitted.append(member_approve(member=member, by=by, base_url=base_url, on=row.admitted_on))
+    return admitted

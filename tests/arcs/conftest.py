@@ -1,0 +1,1 @@
+from tests.careteam.fixtures import migration_data  # noqa: F401

@@ -1,0 +1,309 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from billing import rules, selectors, services
+from billing.models import ContractStatus, Invoice, InvoiceLine
+from members.models import FeePeriod
+from tests.billing.factories import (
+    ContractFactory,
+    EnrolmentFactory,
+    FeePlanAssignmentFactory,
+    FeePlanFactory,
+)
+from tests.members.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+MARCH = D(2026, 3, 1)
+RUN_DAY = D(2026, 4, 1)
+
+
+def run(period=MARCH, today=RUN_DAY, **kwargs):
+    return services.invoice_run(period=period, today=today, **kwargs)
+
+
+def line_amounts(invoice):
+    return sorted(invoice.lines.values_list("amount", flat=True))
+
+
+# --- Proration and rounding -----------------------------------------------------------------
+
+
+def test_full_month_cover_is_charged_the_full_rate():
+    enrolment = EnrolmentFactory(contract__rate_per_member_month=Decimal("45.00"))
+    run()
+    invoice = Invoice.objects.get(contract=enrolment.contract)
+    assert invoice.total == Decimal("45.00")
+    line = invoice.lines.get()
+    assert (line.start, line.end, line.days, line.days_in_period) == (
+        D(2026, 3, 1),
+        D(2026, 3, 31),
+        31,
+        31,
+    )
+
+
+def test_mid_month_join_and_leave_are_prorated_by_days_and_rounded_half_up():
+    contract = ContractFactory(rate_per_member_month=Decimal("100.00"))
+    EnrolmentFactory(contract=contract, covered_from=D(2026, 3, 16))  # 16 of 31 days
+    EnrolmentFactory(
+        contract=contract, covered_from=D(2025, 6, 1), covered_to=D(2026, 3, 10)
+    )  # 10 of 31
+    EnrolmentFactory(
+        contract=contract, covered_from=D(2026, 3, 5), covered_to=D(2026, 3, 5)
+    )  # 1 of 31
+    run()
+    invoice = Invoice.objects.get(contract=contract)
+    # 100 * 16/31 = 51.6129 -> 51.61; 100 * 10/31 = 32.2580 -> 32.26; 100/31 = 3.2258 -> 3.23
+    assert line_amounts(invoice) == [Decimal("3.23"), Decimal("32.26"), Decimal("51.61")]
+    assert invoice.total == Decimal("87.10")
+
+
+def test_half_cent_rounds_up():
+    assert rules.prorate(Decimal("0.31"), 15, 62) == Decimal("0.08")  # 0.075 -> 0.08
+    assert rules.prorate(Decimal("10.00"), 1, 8) == Decimal("1.25")
+
+
+def test_leap_february_has_29_days():
+    enrolment = EnrolmentFactory(
+        contract__rate_per_member_month=Decimal("29.00"), covered_from=D(2028, 2, 15)
+    )
+    run(period=D(2028, 2, 1), today=D(2028, 3, 1))
+    line = Invoice.objects.get(contract=enrolment.contract).lines.get()
+    assert (line.days, line.days_in_period, line.amount) == (15, 29, Decimal("15.00"))
+
+
+def test_a_cover_with_no_day_in_the_period_adds_no_line_and_no_invoice():
+    contract = ContractFactory()
+    EnrolmentFactory(contract=contract, covered_from=D(2026, 4, 1))
+    EnrolmentFactory(contract=contract, covered_from=D(2025, 1, 1), covered_to=D(2026, 2, 28))
+    run()
+    assert not Invoice.objects.exists()
+
+
+def test_contract_ending_mid_month_stops_charging_at_its_end_date():
+    contract = ContractFactory(
+        end_date=D(2026, 3, 20), status=ContractStatus.ENDED, rate_per_member_month=Decimal("31")
+    )
+    EnrolmentFactory(contract=contract)
+    run()
+    assert Invoice.objects.get(contract=contract).total == Decimal("20.00")
+
+
+def test_draft_contracts_are_not_invoiced():
+    EnrolmentFactory(contract__status=ContractStatus.DRAFT)
+    run()
+    assert not Invoice.objects.exists()
+
+
+def test_member_on_monthly_plan_is_charged_per_day_on_the_plan():
+    assignment = FeePlanAssignmentFactory(plan__amount=Decimal("31.00"), valid_from=D(2026, 3, 11))
+    run()
+    invoice = Invoice.objects.get(member=assignment.member)
+    assert invoice.total == Decimal("21.00")
+    assert invoice.due_date == RUN_DAY + datetime.timedelta(days=14)
+    assert invoice.bill_to_email == assignment.member.user.email
+
+
+def test_covered_member_is_not_charged_a_plan_fee_for_the_same_days():
+    member = MemberFactory()
+    FeePlanAssignmentFactory(member=member, plan__amount=Decimal("31.00"))
+    EnrolmentFactory(member=member, covered_from=D(2026, 3, 11), covered_to=D(2026, 3, 20))
+    run()
+    fee_invoice = Invoice.objects.get(member=member)
+    assert [(line.start, line.end) for line in fee_invoice.lines.all()] == [
+        (D(2026, 3, 1), D(2026, 3, 10)),
+        (D(2026, 3, 21), D(2026, 3, 31)),
+    ]
+    assert fee_invoice.total == Decimal("21.00")
+    contract_invoice = Invoice.objects.get(contract__isnull=False)
+    assert contract_invoice.lines.get().days == 10
+
+
+def test_member_covered_all_month_gets_no_fee_invoice():
+    member = MemberFactory()
+    FeePlanAssignmentFactory(member=member)
+    EnrolmentFactory(member=member)
+    run()
+    assert not Invoice.objects.filter(member=member).exists()
+
+
+def test_yearly_plans_are_charged_with_december_for_the_days_of_the_year():
+    assignment = FeePlanAssignmentFactory(
+        plan=FeePlanFactory(amount=Decimal("365.00"), period=FeePeriod.YEARLY),
+        valid_from=D(2026, 7, 1),
+    )
+    run()
+    assert not Invoice.objects.exists()
+    run(period=D(2026, 12, 1), today=D(2027, 1, 1))
+    invoice = Invoice.objects.get(member=assignment.member)
+    line = invoice.lines.get()
+    assert (line.days, line.days_in_period, invoice.total) == (184, 365, Decimal("184.00"))
+    assert invoice.number.startswith("2027-")
+
+
+def test_plan_change_mid_month_gives_one_invoice_with_a_line_per_plan():
+    member = MemberFactory()
+    FeePlanAssignmentFactory(member=member, plan__amount=Decimal("31.00"), valid_to=D(2026, 3, 15))
+    FeePlanAssignmentFactory(
+        member=member, plan__amount=Decimal("62.00"), valid_from=D(2026, 3, 16)
+    )
+    run()
+    invoice = Invoice.objects.get(member=member)
+    assert line_amounts(invoice) == [Decimal("15.00"), Decimal("32.00")]
+
+
+def test_contract_invoice_is_dated_on_the_billing_day_and_due_after_the_terms():
+    enrolment = EnrolmentFactory(contract__billing_day=5, contract__payment_terms_days=10)
+    run()
+    invoice = Invoice.objects.get(contract=enrolment.contract)
+    assert invoice.issue_date == D(2026, 4, 5)
+    assert invoice.due_date == D(2026, 4, 15)
+    assert invoice.bill_to_name == enrolment.contract.anchor.name
+
+
+# --- Idempotency, numbering and crashes -------------------------------------------------------
+
+
+def test_running_twice_issues_nothing_more():
+    EnrolmentFactory()
+    FeePlanAssignmentFactory()
+    first = run()
+    second = run()
+    assert len(first.created) == 2
+    assert second.created == []
+    assert second.already_invoiced == 2
+    assert Invoice.objects.count() == 2
+
+
+def test_invoice_numbers_are_sequential_per_year():
+    for _ in range(3):
+        FeePlanAssignmentFactory()
+    run(today=D(2026, 4, 1))
+    run(period=D(2026, 12, 1), today=D(2027, 1, 2))
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [
+        "2026-000001",
+        "2026-000002",
+        "2026-000003",
+        "2027-000001",
+        "2027-000002",
+        "2027-000003",
+    ]
+
+
+def test_a_crash_half_way_keeps_what_was_issued_and_a_rerun_finishes_without_gaps():
+    contract = ContractFactory()
+    for _ in range(4):
+        EnrolmentFactory(contract=contract)
+    for _ in range(9):
+        FeePlanAssignmentFactory()
+
+    def crash_after_first_batch(ids):
+        raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError):
+        run(batch_size=5, after_batch=crash_after_first_batch)
+    assert Invoice.objects.count() == 5
+
+    result = run(batch_size=5)
+    assert len(result.created) == 5
+    assert result.already_invoiced == 5
+    assert Invoice.objects.filter(contract=contract).count() == 1
+    assert Invoice.objects.filter(member__isnull=False).count() == 9
+    assert Invoice.objects.filter(member__isnull=False).values("member").distinct().count() == 9
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [f"2026-{n:06d}" for n in range(1, 11)]
+    assert InvoiceLine.objects.filter(invoice__contract=contract).count() == 4
+
+
+def test_a_batch_that_fails_in_the_database_gives_its_numbers_back():
+    FeePlanAssignmentFactory()
+    preview = selectors.invoice_run_preview(period=MARCH, today=RUN_DAY)
+    draft = preview.drafts[0]
+    draft.lines[0].amount = Decimal("-1.00")  # violates invoice_total_not_negative
+    with pytest.raises(IntegrityError):
+        services._issue_batch([draft])
+    run()
+    assert list(Invoice.objects.values_list("number", flat=True)) == ["2026-000001"]
+
+
+def test_database_refuses_a_second_invoice_for_the_same_contract_and_period():
+    enrolment = EnrolmentFactory()
+    run()
+    invoice = Invoice.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.bulk_create(
+            [
+                Invoice(
+                    number="X-1",
+                    contract=enrolment.contract,
+                    period=invoice.period,
+                    issue_date=RUN_DAY,
+                    due_date=RUN_DAY,
+                    currency="EUR",
+                    total=1,
+                    bill_to_name="x",
+                    bill_to_email="x@example.org",
+                )
+            ]
+        )
+
+
+def test_run_for_one_contract_only_leaves_others_and_members_alone():
+    wanted = EnrolmentFactory().contract
+    EnrolmentFactory()
+    FeePlanAssignmentFactory()
+    run(contract_ids=[wanted.pk], include_members=False)
+    assert list(Invoice.objects.values_list("contract", flat=True)) == [wanted.pk]
+
+
+@pytest.mark.parametrize("size", [10, 60])
+def test_the_run_uses_a_bounded_number_of_queries(size, django_assert_max_num_queries):
+    contract = ContractFactory()
+    members = MemberFactory.create_batch(size)
+    plan = FeePlanFactory()
+    for member in members[: size // 2]:
+        EnrolmentFactory(contract=contract, member=member)
+    for member in members[size // 2 :]:
+        FeePlanAssignmentFactory(member=member, plan=plan)
+    with django_assert_max_num_queries(20):
+        result = run()
+    assert len(result.created) == 1 + size // 2
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+def test_the_run_preview_runs_the_same_queries_at_any_size(
+    size, django_assert_max_num_queries, client
+):
+    from django.urls import reverse
+
+    from clinic.roles import Role
+    from members.models import FeePlanAssignment, Member
+    from tests.factories import UserFactory, user_with_role
+
+    plan = FeePlanFactory()
+    users = UserFactory._meta.model.objects.bulk_create(
+        [UserFactory.build(email=f"bulk{size}-{n}@example.org") for n in range(size)]
+    )
+    members = Member.objects.bulk_create(
+        [
+            Member(user=user, number=10_000 + n, status="active", admitted_on=D(2024, 1, 1))
+            for n, user in enumerate(users)
+        ]
+    )
+    FeePlanAssignment.objects.bulk_create(
+        [FeePlanAssignment(member=m, plan=plan, valid_from=D(2024, 1, 1)) for m in members]
+    )
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    with django_assert_max_num_queries(12):
+        response = client.post(
+            reverse("billing:run_invoicing"),
+            {"period": "2026-03", "include_members": "on", "preview": "1"},
+        )
+    assert f"{size} invoices to issue" in response.content.decode()
+    assert f"{plan.amount * size:.2f}" in response.content.decode()

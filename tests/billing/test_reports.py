@@ -1,0 +1,134 @@
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from arcs.models import ArcStatus
+from billing import selectors, services
+from billing.models import PaymentMethod
+from clinic.roles import Role
+from tests.arcs.factories import ArcFactory
+from tests.billing.factories import ContractFactory, EnrolmentFactory
+from tests.billing.helpers import contract_invoice
+from tests.factories import user_with_role
+from tests.pdf import pdf_text
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    return client
+
+
+def test_aging_buckets_follow_days_past_due():
+    assert [selectors.aging_bucket(d) for d in (-3, 0, 1, 30, 31, 60, 61, 90, 91)] == [
+        "current",
+        "current",
+        "1-30",
+        "1-30",
+        "31-60",
+        "31-60",
+        "61-90",
+        "61-90",
+        "90+",
+    ]
+
+
+def test_aging_report_sums_unpaid_balances_per_bucket():
+    first, second, paid = contract_invoice(), contract_invoice(), contract_invoice()
+    services.payment_record(
+        invoice=first, amount=Decimal(40), paid_on=D(2026, 4, 2), method=PaymentMethod.CASH
+    )
+    services.payment_record(
+        invoice=paid, amount=Decimal(100), paid_on=D(2026, 4, 2), method=PaymentMethod.CASH
+    )
+    report = selectors.aging_report(on=first.due_date + datetime.timedelta(days=45))
+    assert report.totals["EUR"]["31-60"] == Decimal("160.00")
+    assert report.totals["EUR"]["total"] == Decimal("160.00")
+    assert {row[0].pk for row in report.rows} == {first.pk, second.pk}
+
+
+def test_aging_report_page_and_csv(admin_client):
+    invoice = contract_invoice()
+    page = admin_client.get(reverse("billing:aging_report")).content.decode()
+    assert invoice.number in page
+    response = admin_client.get(reverse("billing:aging_report_csv"))
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:2] == ["invoice", "bill_to"]
+    assert rows[1][0] == invoice.number
+    assert rows[1][6] == "100.00"
+
+
+def test_federation_statement_is_the_percentage_of_revenue_collected(admin_client, settings):
+    settings.CLINIC_FEDERATION_PERCENT = Decimal("2.50")
+    invoice = contract_invoice(rate=Decimal("333.33"))
+    services.payment_record(
+        invoice=invoice, amount=Decimal("200.00"), paid_on=D(2026, 4, 3), method="cash"
+    )
+    services.payment_record(
+        invoice=invoice, amount=Decimal("133.33"), paid_on=D(2026, 4, 30), method="cash"
+    )
+    other = contract_invoice()
+    services.payment_record(
+        invoice=other, amount=Decimal(100), paid_on=D(2026, 5, 1), method="cash"
+    )
+    statement = selectors.federation_statement(month=D(2026, 4, 1))
+    assert statement.lines == [("EUR", Decimal("333.33"), Decimal("8.33"))]
+    page = admin_client.get(reverse("billing:federation_statement"), {"month": "2026-04"})
+    assert "333.33" in page.content.decode()
+    assert "8.33" in page.content.decode()
+    response = admin_client.get(reverse("billing:federation_pdf"), {"month": "2026-04"})
+    assert response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    assert "Federation contribution statement" in text
+    assert "333.33" in text and "8.33" in text and "2.50%" in text
+
+
+def test_anchor_value_report_with_small_counts_suppressed(admin_client):
+    contract = ContractFactory(
+        rate_per_member_month=Decimal("40.00"),
+        anchor__previous_spend_per_person_month=Decimal("70.00"),
+    )
+    enrolments = [EnrolmentFactory(contract=contract) for _ in range(6)]
+    services.invoice_run(period=D(2026, 3, 1), today=D(2026, 4, 1), contract_ids=[contract.pk])
+    # Six covered people with an active arc; two of them achieved in March.
+    for enrolment in enrolments:
+        ArcFactory(member=enrolment.member, activated_on=D(2026, 1, 1))
+    for enrolment in enrolments[:2]:
+        ArcFactory(
+            member=enrolment.member,
+            activated_on=D(2026, 1, 1),
+            status=ArcStatus.ACHIEVED,
+            closed_on=D(2026, 3, 20),
+        )
+    ArcFactory(activated_on=D(2026, 1, 1))  # someone not covered: not counted
+    report = selectors.anchor_value_report(
+        contract=contract, start=D(2026, 3, 1), end=D(2026, 3, 1)
+    )
+    assert report.headcount == 6
+    assert report.total_billed == Decimal("240.00")
+    assert report.previous_spend == Decimal("420.00")
+    assert report.difference == Decimal("180.00")
+    assert report.active_arcs == 8
+    assert report.achieved_arcs is None  # 2 < 5: withheld
+    page = admin_client.get(
+        reverse("billing:value_report", args=[contract.pk]), {"start": "2026-03", "end": "2026-03"}
+    ).content.decode()
+    assert "fewer than 5 (withheld)" in page
+    assert enrolments[0].member.full_name not in page
+
+
+def test_value_report_refuses_a_reversed_range(admin_client):
+    contract = ContractFactory()
+    page = admin_client.get(
+        reverse("billing:value_report", args=[contract.pk]), {"start": "2026-05", "end": "2026-03"}
+    ).content.decode()
+    assert "before the first" in page

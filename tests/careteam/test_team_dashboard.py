@@ -1,0 +1,117 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from arcs.models import Arc, ArcStatus
+from careteam.services import consultation_request
+from tests.arcs.factories import ArcFactory, CareSetting, discipline
+from tests.careteam.factories import PractitionerFactory
+from tests.members.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def arcs_behind(client, url: str) -> int:
+    return client.get(url).context["page"].paginator.count
+
+
+def test_dashboard_numbers_are_right_and_link_to_the_lists_behind_them(client, settings):
+    settings.CLINIC_STALLED_ARC_DAYS = 20
+    care = CareSetting()
+    today = timezone.localdate()
+    ArcFactory(member=care.other_member, next_review_on=today - datetime.timedelta(days=3))
+    ArcFactory(
+        member=care.other_member, last_activity_at=timezone.now() - datetime.timedelta(days=25)
+    )
+    ArcFactory(status=ArcStatus.ACHIEVED, closed_on=today - datetime.timedelta(days=30))
+    ArcFactory(
+        status=ArcStatus.DISCONTINUED, closed_on=today, discontinued_reason="moved",
+        lead_discipline=discipline("nutrition"),
+    )  # fmt: skip
+    ArcFactory(status=ArcStatus.ACHIEVED, closed_on=today - datetime.timedelta(days=400))
+    MemberFactory()  # active, no arc
+    client.force_login(care.hub.user)
+    response = client.get(reverse("careteam:team_dashboard"))
+    counts = response.context["counts"]
+    assert counts["active"] == 3
+    assert counts["overdue"] == 1
+    assert counts["stalled"] == 1
+    assert (counts["achieved_12m"], counts["discontinued_12m"], counts["attainment"]) == (1, 1, 50)
+    html = response.content.decode()
+    assert "<h1>Team dashboard</h1>" in html
+    for which in ("active", "overdue", "stalled", "achieved_12m", "discontinued_12m"):
+        url = f"{reverse('arcs:arc_list')}?which={which}&amp;"
+        assert url in html, which
+        assert arcs_behind(client, f"{reverse('arcs:arc_list')}?which={which}") == counts[which]
+    without = client.get(reverse("arcs:members_without_arc")).context["page"].paginator.count
+    # The three members whose arcs are closed, and the one who never had an arc.
+    assert without == response.context["without_arc"] == 4
+    by_discipline = {
+        r["lead_discipline__name"]: r for r in response.context["attainment_by_discipline"]
+    }
+    assert by_discipline["Nutrition"]["attainment"] == 0
+    assert by_discipline["Physical therapy"]["attainment"] == 100
+
+
+def test_dashboard_filters_by_discipline_and_practitioner(client):
+    care = CareSetting()
+    ArcFactory(member=care.other_member, lead_discipline=discipline("nutrition"))
+    client.force_login(care.hub.user)
+    url = reverse("careteam:team_dashboard")
+    nutrition = client.get(url, {"discipline": discipline("nutrition").pk}).context["counts"]
+    assert nutrition["active"] == 1
+    mine = client.get(url, {"practitioner": care.clinician.pk}).context["counts"]
+    assert mine["active"] == 1  # only care.member's arc: the clinician is on that team only
+    listed = client.get(
+        reverse("arcs:arc_list"), {"which": "active", "practitioner": care.clinician.pk}
+    ).context["page"]
+    assert [arc.pk for arc in listed] == [care.arc.pk]
+
+
+def test_open_consultations_by_age(client):
+    care = CareSetting()
+    doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
+    old = consultation_request(
+        arc=care.arc, requested_by=care.clinician, to_discipline=doctor.discipline, question="Old?"
+    )
+    type(old).objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=40)
+    )
+    consultation_request(
+        arc=care.arc, requested_by=care.clinician, to_discipline=doctor.discipline, question="New?"
+    )
+    client.force_login(care.hub.user)
+    ages = dict(
+        (key, count)
+        for key, _label, count in client.get(reverse("careteam:team_dashboard")).context[
+            "consultation_ages"
+        ]
+    )
+    assert ages == {"under_7": 1, "7_to_30": 0, "over_30": 1}
+    listed = client.get(reverse("careteam:consultation_list"), {"status": "open", "age": "over_30"})
+    assert [c.pk for c in listed.context["page"]] == [old.pk]
+
+
+def test_caseload_lists_reviews_interventions_and_consultations_due(client):
+    care = CareSetting()
+    Arc.objects.filter(pk=care.arc.pk).update(next_review_on=timezone.localdate())
+    care.arc.interventions.create(
+        discipline=care.clinician.discipline, practitioner=care.clinician,
+        description="Knee exercises", frequency="Weekly", starts_on=timezone.localdate(),
+    )  # fmt: skip
+    doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
+    consultation_request(
+        arc=care.arc,
+        requested_by=doctor,
+        to_discipline=care.clinician.discipline,
+        to_practitioner=care.clinician,
+        question="Can you see her sooner?",
+    )
+    client.force_login(care.clinician.user)
+    response = client.get(reverse("careteam:caseload"))
+    assert [a.pk for a in response.context["reviews_due"]] == [care.arc.pk]
+    assert [i.description for i in response.context["interventions_due"]] == ["Knee exercises"]
+    assert len(response.context["consultations"]) == 1
+    assert len(response.context["notifications"]) == 1

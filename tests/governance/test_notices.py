@@ -1,0 +1,204 @@
+import datetime
+from smtplib import SMTPException
+
+import icalendar
+import pytest
+from celery.exceptions import Retry
+from celery.signals import task_prerun
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from governance import selectors, services, tasks
+from governance.models import DeliveryChannel, DeliveryStatus, MeetingKind, NoticeDelivery
+from members.models import MemberStatus
+from members.models import NoticeDelivery as NoticePreference
+from tests.conftest import _free_port
+from tests.governance.factories import MeetingFactory
+from tests.members.factories import MemberFactory
+from tests.pdf import pdf_text
+
+pytestmark = pytest.mark.django_db
+
+
+def attachments(message) -> dict[str, bytes]:
+    if hasattr(message, "attachments"):  # django.core.mail outbox
+        return {name: content for name, content, _mime in message.attachments}
+    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+
+
+def as_bytes(content) -> bytes:
+    return content.encode() if isinstance(content, str) else content
+
+
+@pytest.fixture
+def meeting():
+    meeting = MeetingFactory(
+        title="Annual general meeting 2026", online_link="https://meet.example.org/agm"
+    )
+    services.agenda_item_add(meeting=meeting, title="Approve the annual accounts")
+    services.agenda_item_add(meeting=meeting, title="Elect the board")
+    return meeting
+
+
+def send(meeting, capture) -> int:
+    with capture(execute=True):
+        return services.meeting_send_notice(meeting=meeting)
+
+
+def test_notice_mails_every_member_in_good_standing_once_with_ics_and_pdf(
+    meeting, django_capture_on_commit_callbacks
+):
+    members = MemberFactory.create_batch(3)
+    MemberFactory(status=MemberStatus.LAPSED)
+    postal = MemberFactory(
+        notice_delivery=NoticePreference.POST, address="4 Orchard Row\nRiverside 1234"
+    )
+    assert send(meeting, django_capture_on_commit_callbacks) == 4
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.user.email for m in members)
+    message = mail.outbox[0]
+    assert "Approve the annual accounts" in message.body
+    files = attachments(message)
+    calendar = icalendar.Calendar.from_ical(as_bytes(files["meeting.ics"]))
+    event = next(iter(calendar.walk("VEVENT")))
+    assert event.decoded("dtstart") == meeting.starts_at
+    assert event["dtstart"].params["TZID"] == "Europe/Amsterdam"
+    assert str(event["summary"]) == meeting.title
+    assert "Elect the board" in str(event["description"])
+    text = pdf_text(files["notice.pdf"])
+    assert "Annual general meeting 2026" in text and "Elect the board" in text
+    # Postal members are not mailed: they are in the printable batch, with their address.
+    meeting.refresh_from_db()
+    postal_text = pdf_text(meeting.postal_notices_pdf.read())
+    assert postal.full_name in postal_text and "4 Orchard Row" in postal_text
+    progress = selectors.notice_progress(meeting)
+    assert (progress.email_sent, progress.email_failed, progress.remaining) == (3, 0, 0)
+    assert (progress.post_total, progress.post_done) == (1, 1)
+
+    # Sending again never notices anyone twice; a member who joined since is noticed.
+    mail.outbox.clear()
+    newcomer = MemberFactory()
+    assert send(meeting, django_capture_on_commit_callbacks) == 1
+    assert [m.to[0] for m in mail.outbox] == [newcomer.user.email]
+    assert NoticeDelivery.objects.filter(meeting=meeting).count() == 5
+
+
+def test_email_is_written_in_the_members_language(meeting, django_capture_on_commit_callbacks):
+    MemberFactory(preferred_language="fr")
+    send(meeting, django_capture_on_commit_callbacks)
+    assert mail.outbox[0].extra_headers["Content-Language"] == "fr"
+
+
+def test_notices_are_sent_one_task_per_chunk(meeting, settings, django_capture_on_commit_callbacks):
+    settings.CLINIC_NOTICE_CHUNK_SIZE = 2
+    MemberFactory.create_batch(5)
+    chunks = []
+
+    def count(sender=None, task=None, args=None, **kwargs):
+        if task.name == tasks.send_notice_chunk.name:
+            chunks.append(list(args[1]))
+
+    task_prerun.connect(count)
+    try:
+        send(meeting, django_capture_on_commit_callbacks)
+    finally:
+        task_prerun.disconnect(count)
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert len(mail.outbox) == 5
+
+
+def test_failed_notices_are_retried_with_backoff_then_sent_once_the_server_answers(
+    meeting, settings, mailbox, django_capture_on_commit_callbacks
+):
+    member, other = MemberFactory.create_batch(2)
+    services.meeting_send_notice(meeting=meeting)  # on-commit work not run: nothing sent yet
+    ids = list(NoticeDelivery.objects.filter(meeting=meeting).values_list("pk", flat=True))
+    good_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = _free_port()  # nothing listens there: connection refused
+    task = tasks.send_notice_chunk
+    assert (task.retry_backoff, task.max_retries) == (True, 5)
+    # Celery runs attempt n with request.retries == n; each attempt asks to be retried
+    # with a backoff delay, until the fifth retry gives up with the SMTP error.
+    for attempt in range(5):
+        with pytest.raises(Retry) as retry:
+            task.apply(args=(meeting.pk, ids), retries=attempt)
+        assert retry.value.when is not None
+    with pytest.raises(SMTPException):
+        task.apply(args=(meeting.pk, ids), retries=5)
+    delivery = NoticeDelivery.objects.get(meeting=meeting, member=member)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 6)
+    assert delivery.last_error
+    assert selectors.notice_progress(meeting).email_failed == 2
+    # One delivery gets through; the retry that follows mails only the other one.
+    settings.EMAIL_PORT = good_port
+    task.apply(args=(meeting.pk, [delivery.pk]))
+    assert [m["To"] for m in mailbox.wait_for(1)] == [member.user.email]
+    send(meeting, django_capture_on_commit_callbacks)
+    messages = mailbox.wait_for(2)
+    assert sorted(m["To"] for m in messages) == sorted([member.user.email, other.user.email])
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 7)
+    send(meeting, django_capture_on_commit_callbacks)
+    assert len(mailbox.messages) == 2
+
+
+def test_a_delivery_row_per_member_is_enforced_by_the_database(meeting):
+    from django.db import IntegrityError
+
+    member = MemberFactory()
+    NoticeDelivery.objects.create(meeting=meeting, member=member, channel=DeliveryChannel.EMAIL)
+    with pytest.raises(IntegrityError):
+        NoticeDelivery.objects.create(meeting=meeting, member=member, channel=DeliveryChannel.EMAIL)
+
+
+def test_notice_is_refused_for_board_meetings_and_when_too_late(meeting, settings):
+    board = MeetingFactory(kind=MeetingKind.BOARD)
+    with pytest.raises(ValidationError, match="Only general meetings"):
+        services.meeting_send_notice(meeting=board)
+    meeting.starts_at = timezone.now() + datetime.timedelta(
+        days=settings.CLINIC_NOTICE_PERIOD_DAYS - 1
+    )
+    meeting.save()
+    with pytest.raises(ValidationError, match="at least 14 days"):
+        services.meeting_send_notice(meeting=meeting)
+    assert not NoticeDelivery.objects.exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_notices_go_through_a_real_worker_to_a_real_smtp_server(
+    client, celery_worker, mailbox, migration_roles
+):
+    from clinic.roles import Role
+    from tests.factories import user_with_role
+
+    meeting = MeetingFactory(title="AGM through the worker")
+    services.agenda_item_add(meeting=meeting, title="Annual report")
+    members = MemberFactory.create_batch(3)
+    postal = MemberFactory(notice_delivery=NoticePreference.POST, address="9 Mill Street")
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    response = client.post(f"/governance/manage/meetings/{meeting.pk}/notice/")
+    assert response.status_code == 302
+    messages = mailbox.wait_for(3)
+    assert sorted(m["To"] for m in messages) == sorted(m.user.email for m in members)
+    files = attachments(messages[0])
+    event = next(iter(icalendar.Calendar.from_ical(as_bytes(files["meeting.ics"])).walk("VEVENT")))
+    assert event.decoded("dtstart") == meeting.starts_at
+    assert str(event["summary"]) == "AGM through the worker"
+    assert "Annual report" in pdf_text(files["notice.pdf"])
+    deadline = timezone.now() + datetime.timedelta(seconds=60)
+    while selectors.notice_progress(meeting).remaining and timezone.now() < deadline:
+        import time
+
+        time.sleep(0.2)
+    progress = selectors.notice_progress(meeting)
+    assert (progress.email_sent, progress.post_done, progress.remaining) == (3, 1, 0)
+    meeting.refresh_from_db()
+    postal_text = pdf_text(meeting.postal_notices_pdf.read())
+    assert "9 Mill Street" in postal_text and postal.full_name in postal_text
+    page = client.get(f"/governance/manage/meetings/{meeting.pk}/notice/progress/")
+    assert 'http-equiv="refresh"' not in page.content.decode()
+    # Sending again through the worker mails nobody twice.
+    assert services.meeting_send_notice(meeting=meeting) == 0
+    tasks.dispatch_meeting_notice.delay(meeting.pk).get(timeout=30)
+    assert len(mailbox.messages) == 3
