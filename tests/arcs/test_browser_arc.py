@@ -19,9 +19,7 @@ def log_in(page: Page, live_server, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_clinician_records_a_measure_and_notes_and_the_member_sees_them(
-    migration_data, live_server, page: Page
-):
+def test_clinician_records_a_measure_and_notes_and_the_member_sees_them(live_server, page: Page):
     care = CareSetting()
     log_in(page, live_server, care.clinician.user.email)
     expect(page.get_by_role("heading", level=1)).to_have_text("My caseload")

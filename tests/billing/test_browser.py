@@ -1,11 +1,10 @@
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Page, expect
 
 from billing import demo as billing_demo
 from billing.models import DirectCareContract, Invoice, InvoiceStatus
 from clinic.demo import demo_user
-from clinic.roles import Role, sync_roles
+from clinic.roles import Role
 from members import demo as members_demo
 from tests.pdf import pdf_text
 
@@ -25,9 +24,6 @@ def log_in(page: Page, live_server, email: str) -> None:
 def test_administrator_invoices_the_anchor_and_the_anchor_contact_sees_it_paid(
     live_server, page: Page
 ):
-    # Role groups are migration data; re-sync them (idempotent) because in the whole suite an
-    # earlier test can leave them flushed before serialized_rollback restores them.
-    sync_roles(django_apps)
     # The demo's people and its anchor (other apps' demo data is not needed here).
     demo_user(
         email="admin@demo.coop", first_name="Ada", last_name="Office", roles=(Role.ADMINISTRATOR,)

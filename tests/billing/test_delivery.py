@@ -115,11 +115,7 @@ def test_credit_note_pdf_names_the_invoice_it_corrects(
 def test_an_invoice_run_through_the_real_worker_mails_the_pdf(celery_worker, mailbox):
     from billing.tasks import run_invoicing
 
-    # No role needed: the role groups are migration data that a preceding live-server
-    # test may have flushed (see the report), and the invoice does not depend on them.
-    enrolment = EnrolmentFactory(
-        contract__anchor__name="Worker Valley Growers", member__user__roles=[]
-    )
+    enrolment = EnrolmentFactory(contract__anchor__name="Worker Valley Growers")
     result = run_invoicing.delay(MARCH.isoformat(), None, True)
     assert result.get(timeout=60) == 1
     messages = mailbox.wait_for(1)

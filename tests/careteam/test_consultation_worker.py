@@ -10,9 +10,7 @@ from tests.careteam.factories import PractitionerFactory
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_consultation_email_is_delivered_by_a_real_celery_worker(
-    migration_data, celery_worker, mailbox
-):
+def test_consultation_email_is_delivered_by_a_real_celery_worker(celery_worker, mailbox):
     care = CareSetting()
     doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
     consultation_request(

@@ -30,7 +30,7 @@ def local(moment: datetime.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_agm_notice_vote_receipt_and_published_results(live_server, page: Page, migration_roles):
+def test_agm_notice_vote_receipt_and_published_results(live_server, page: Page):
     admin = user_with_role(Role.ADMINISTRATOR, email="office@example.org")
     member = MemberFactory(user__email="member@demo.coop")
     MemberFactory.create_batch(2)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 ATTEMPTS = 6
 
 
-def test_concurrent_votes_from_several_connections_count_exactly_once(migration_roles):
+def test_concurrent_votes_from_several_connections_count_exactly_once():
     assert connection.vendor == "postgresql"
     member = MemberFactory()
     ballot = services.ballot_open(ballot=motion())
@@ -50,7 +50,7 @@ def test_concurrent_votes_from_several_connections_count_exactly_once(migration_
     assert CastBallot.objects.filter(ballot=ballot).count() == 1
 
 
-def test_concurrent_votes_without_the_ballot_lock_still_count_once(migration_roles):
+def test_concurrent_votes_without_the_ballot_lock_still_count_once():
     """The unique constraint alone holds, even when submissions do not queue on the ballot."""
     member = MemberFactory()
     ballot = services.ballot_open(ballot=motion())

@@ -166,9 +166,7 @@ def test_notice_is_refused_for_board_meetings_and_when_too_late(meeting, setting
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_notices_go_through_a_real_worker_to_a_real_smtp_server(
-    client, celery_worker, mailbox, migration_roles
-):
+def test_notices_go_through_a_real_worker_to_a_real_smtp_server(client, celery_worker, mailbox):
     from clinic.roles import Role
     from tests.factories import user_with_role
 

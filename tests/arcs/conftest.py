@@ -1,1 +1,0 @@
-from tests.careteam.fixtures import migration_data  # noqa: F401
