@@ -167,6 +167,24 @@ def _seed_arc(
         starts_on=began,
         ends_on=None,
     )
+    if index % 2 == 0:
+        # Plans change: one intervention stopped early stays in the plan's history.
+        dropped = services.intervention_save(
+            arc=arc,
+            by=specialist.user,
+            description="Group exercise class",
+            discipline=specialist.discipline,
+            practitioner=specialist,
+            frequency="Weekly",
+            starts_on=began,
+            ends_on=None,
+        )
+        services.intervention_remove(
+            arc=arc,
+            intervention=dropped,
+            by=specialist.user,
+            reason="The member preferred one-to-one sessions.",
+        )
     if status == ArcStatus.DRAFT:
         return
     arc = services.arc_transition(arc=arc, to_status=ArcStatus.ACTIVE, by=hub.user)

@@ -53,6 +53,13 @@ def _code(measure) -> dict:
     return code
 
 
+def _activity_status(arc, item) -> str:
+    if item.removed_on:
+        # Removed after it started: stopped; removed before: it never took place.
+        return "stopped" if item.starts_on <= item.removed_on else "cancelled"
+    return "in-progress" if arc.status == ArcStatus.ACTIVE else "unknown"
+
+
 def member_bundle(member) -> Bundle:
     """Patient, CareTeam, one CarePlan per arc with its Goals, and Observations."""
     patient_ref = _urn("member", member.pk)
@@ -118,7 +125,9 @@ def member_bundle(member) -> Bundle:
                     "resource": {
                         "resourceType": "Goal",
                         "id": f"goal-{goal.pk}",
-                        "lifecycleStatus": GOAL_STATUS[arc.status],
+                        "lifecycleStatus": "cancelled"
+                        if goal.removed_on
+                        else GOAL_STATUS[arc.status],
                         "description": {"text": goal.description},
                         "subject": {"reference": patient_ref},
                         "target": [
@@ -151,7 +160,7 @@ def member_bundle(member) -> Bundle:
             "activity": [
                 {
                     "detail": {
-                        "status": "in-progress" if arc.status == ArcStatus.ACTIVE else "unknown",
+                        "status": _activity_status(arc, item),
                         "description": f"{item.description} ({item.frequency})",
                         "scheduledString": item.frequency,
                         "performer": [

@@ -88,6 +88,15 @@ class InterventionForm(forms.ModelForm):
         return cleaned
 
 
+class PlanItemRemoveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it coming out of the plan?"),
+        required=False,
+        max_length=200,
+        help_text=_("Kept with the plan's history."),
+    )
+
+
 class StatusForm(forms.Form):
     to_status = forms.ChoiceField(label=_("New status"))
     reason = forms.CharField(

@@ -122,7 +122,25 @@ class ArcStatusChange(models.Model):
         return f"{self.arc}: {self.from_status} → {self.to_status}"
 
 
-class Goal(models.Model):
+class PlanItem(models.Model):
+    """A goal, phase or intervention of an arc's plan.
+
+    Items are never deleted once in a plan: measures, versions and the member's record refer
+    to them. Removing one from the plan stamps the day and the reason instead.
+    """
+
+    removed_on = models.DateField(_("removed from the plan on"), null=True, blank=True)
+    removal_reason = models.CharField(_("reason for removing"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_on is not None
+
+
+class Goal(PlanItem):
     arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="goals")
     measure = models.ForeignKey(
         OutcomeMeasure, on_delete=models.PROTECT, related_name="goals", verbose_name=_("measure")
@@ -145,7 +163,7 @@ class Goal(models.Model):
         return self.description
 
 
-class Phase(models.Model):
+class Phase(PlanItem):
     arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="phases")
     name = models.CharField(_("phase"), max_length=120)
     planned_start = models.DateField(_("planned start"))
@@ -165,7 +183,7 @@ class Phase(models.Model):
         return self.name
 
 
-class Intervention(models.Model):
+class Intervention(PlanItem):
     arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="interventions")
     discipline = models.ForeignKey(
         "careteam.Discipline", on_delete=models.PROTECT, related_name="+",

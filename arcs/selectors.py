@@ -28,7 +28,7 @@ from arcs.models import (
     Phase,
     ProgressNote,
 )
-from careteam.selectors import member_ids_in_care_of
+from careteam.selectors import member_ids_in_care_of, member_ids_in_teams
 from clinic.roles import Role, has_role
 
 
@@ -113,7 +113,7 @@ def arc_with_plan(arc: Arc, *, shared_notes_only: bool) -> Arc:
 def current_phase(arc: Arc, *, today: datetime.date | None = None) -> Phase | None:
     """The phase the arc is in today, else the next one planned (needs prefetched phases)."""
     today = today or timezone.localdate()
-    phases = list(arc.phases.all())
+    phases = [phase for phase in arc.phases.all() if phase.removed_on is None]
     for phase in phases:
         if phase.planned_start <= today <= phase.planned_end:
             return phase
@@ -122,7 +122,11 @@ def current_phase(arc: Arc, *, today: datetime.date | None = None) -> Phase | No
 
 def upcoming_interventions(arc: Arc, *, today: datetime.date | None = None) -> list:
     today = today or timezone.localdate()
-    return [i for i in arc.interventions.all() if i.ends_on is None or i.ends_on >= today]
+    return [
+        item
+        for item in arc.interventions.all()
+        if item.removed_on is None and (item.ends_on is None or item.ends_on >= today)
+    ]
 
 
 # --- Progress toward goals -----------------------------------------------------------------
@@ -162,7 +166,11 @@ def goal_progress(arc: Arc) -> list[GoalProgress]:
         by_measure.setdefault(measurement.measure_id, []).append(
             (measurement.measured_on, measurement.value)
         )
-    return [GoalProgress(goal, by_measure.get(goal.measure_id, [])) for goal in arc.goals.all()]
+    return [
+        GoalProgress(goal, by_measure.get(goal.measure_id, []))
+        for goal in arc.goals.all()
+        if goal.removed_on is None
+    ]
 
 
 # --- Versions ------------------------------------------------------------------------------
@@ -307,12 +315,16 @@ def attainment(achieved: int, discontinued: int) -> int | None:
     return round(achieved * 100 / closed) if closed else None
 
 
-def attainment_by_discipline(*, today: datetime.date | None = None) -> list[dict]:
+def attainment_by_discipline(
+    *, today: datetime.date | None = None, practitioner_id: int | None = None
+) -> list[dict]:
     """Achieved and discontinued arcs of the last 12 months per lead discipline (one query)."""
     since = attainment_since(today)
+    arcs = Arc.objects.filter(status__in=CLOSED_STATUSES, closed_on__gte=since)
+    if practitioner_id:
+        arcs = arcs.filter(member_id__in=member_ids_in_teams(practitioner_id=practitioner_id))
     rows = (
-        Arc.objects.filter(status__in=CLOSED_STATUSES, closed_on__gte=since)
-        .order_by()
+        arcs.order_by()
         .values("lead_discipline_id", "lead_discipline__name")
         .annotate(
             achieved=Count("pk", filter=Q(status=ArcStatus.ACHIEVED)),
@@ -323,17 +335,20 @@ def attainment_by_discipline(*, today: datetime.date | None = None) -> list[dict
     return [{**row, "attainment": attainment(row["achieved"], row["discontinued"])} for row in rows]
 
 
-def active_members_without_active_arc():
-    """Active members with no arc that is active or on hold."""
+def active_members_without_active_arc(
+    *, discipline_id: int | None = None, practitioner_id: int | None = None
+):
+    """Active members with no arc that is active or on hold, narrowed to the care teams
+    the dashboard's filters name."""
     from members.models import Member, MemberStatus
 
     open_arc = Arc.objects.filter(member=OuterRef("pk"), status__in=OPEN_STATUSES)
-    return (
-        Member.objects.filter(status=MemberStatus.ACTIVE)
-        .filter(~Exists(open_arc))
-        .select_related("user")
-        .order_by("number", "pk")
-    )
+    members = Member.objects.filter(status=MemberStatus.ACTIVE)
+    if discipline_id or practitioner_id:
+        members = members.filter(
+            pk__in=member_ids_in_teams(discipline_id=discipline_id, practitioner_id=practitioner_id)
+        )
+    return members.filter(~Exists(open_arc)).select_related("user").order_by("number", "pk")
 
 
 # --- Access log ----------------------------------------------------------------------------
@@ -389,6 +404,7 @@ def interventions_due_for(user, *, within_days: int = 7, today: datetime.date | 
         Intervention.objects.filter(
             practitioner__user=user,
             arc__status=ArcStatus.ACTIVE,
+            removed_on__isnull=True,
             arc__member_id__in=member_ids_in_care_of(user),
             starts_on__lte=today + datetime.timedelta(days=within_days),
         )

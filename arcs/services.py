@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from arcs.models import (
     ARC_TRANSITIONS,
     CLOSED_STATUSES,
+    OPEN_STATUSES,
     AccessAction,
     AccessLogEntry,
     Arc,
@@ -71,6 +72,7 @@ def arc_snapshot(arc: Arc) -> dict:
                 "baseline": _plain(goal.baseline),
                 "target": _plain(goal.target),
                 "target_date": _plain(goal.target_date),
+                "removed_on": _plain(goal.removed_on),
             }
             for goal in arc.goals.select_related("measure").order_by("pk")
         },
@@ -79,6 +81,7 @@ def arc_snapshot(arc: Arc) -> dict:
                 "name": phase.name,
                 "planned_start": _plain(phase.planned_start),
                 "planned_end": _plain(phase.planned_end),
+                "removed_on": _plain(phase.removed_on),
             }
             for phase in arc.phases.order_by("pk")
         },
@@ -90,6 +93,7 @@ def arc_snapshot(arc: Arc) -> dict:
                 "frequency": item.frequency,
                 "starts_on": _plain(item.starts_on),
                 "ends_on": _plain(item.ends_on),
+                "removed_on": _plain(item.removed_on),
             }
             for item in arc.interventions.select_related(
                 "discipline", "practitioner__user"
@@ -181,7 +185,7 @@ def arc_transition(*, arc: Arc, to_status: str, by, reason: str = "") -> Arc:
     reason = reason.strip()
     if to_status == ArcStatus.DISCONTINUED and not reason:
         raise ValidationError(_("Give the reason for discontinuing the arc."))
-    if to_status == ArcStatus.ACTIVE and not arc.goals.exists():
+    if to_status == ArcStatus.ACTIVE and not arc.goals.filter(removed_on__isnull=True).exists():
         raise ValidationError(_("An arc needs at least one measurable goal before it starts."))
     today = timezone.localdate()
     from_status = arc.status
@@ -224,6 +228,8 @@ def arc_record_review(*, arc: Arc, by) -> Arc:
 def _save_plan_item(*, arc: Arc, item, fields: dict, by, kind: str):
     _refuse_if_closed(arc)
     creating = item.pk is None
+    if item.removed_on is not None:
+        raise ValidationError(_("This item was removed from the plan; it can no longer change."))
     for name, value in fields.items():
         setattr(item, name, value)
     item.arc = arc
@@ -256,6 +262,58 @@ def intervention_save(
     if practitioner is not None and practitioner.discipline_id != fields["discipline"].pk:
         raise ValidationError(_("The responsible practitioner does not practise that discipline."))
     return _save_plan_item(arc=arc, item=item, fields=fields, by=by, kind=_("Intervention"))
+
+
+def _remove_plan_item(*, arc: Arc, item, by, kind: str, reason: str, **also) -> None:
+    _refuse_if_closed(arc)
+    if item.removed_on is not None:
+        raise ValidationError(_("This item is already removed from the plan."))
+    item.removed_on = timezone.localdate()
+    item.removal_reason = reason.strip()[:200]
+    for name, value in also.items():
+        setattr(item, name, value)
+    item.save(update_fields=["removed_on", "removal_reason", *also])
+    summary = _("%(kind)s removed: %(item)s") % {"kind": kind, "item": str(item)}
+    if item.removal_reason:
+        summary = f"{summary} ({item.removal_reason})"
+    _record_version(arc=arc, by=by, summary=summary)
+
+
+@transaction.atomic
+def goal_remove(*, arc: Arc, goal: Goal, by, reason: str = "") -> Goal:
+    """Take a goal out of the plan; its measures stay on the arc."""
+    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    others = arc.goals.filter(removed_on__isnull=True).exclude(pk=goal.pk)
+    if arc.status in OPEN_STATUSES and not others.exists():
+        raise ValidationError(
+            _("An arc under way keeps at least one measurable goal: add another one first.")
+        )
+    _remove_plan_item(arc=arc, item=goal, by=by, kind=_("Goal"), reason=reason)
+    return goal
+
+
+@transaction.atomic
+def phase_remove(*, arc: Arc, phase: Phase, by, reason: str = "") -> Phase:
+    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    _remove_plan_item(arc=arc, item=phase, by=by, kind=_("Phase"), reason=reason)
+    return phase
+
+
+@transaction.atomic
+def intervention_remove(
+    *, arc: Arc, intervention: Intervention, by, reason: str = ""
+) -> Intervention:
+    """End an intervention today, or cancel it if it has not started yet."""
+    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    today = timezone.localdate()
+    also = {}
+    started = intervention.starts_on <= today
+    if started and (intervention.ends_on is None or intervention.ends_on > today):
+        also["ends_on"] = today
+    _remove_plan_item(
+        arc=arc, item=intervention, by=by, kind=_("Intervention"), reason=reason, **also
+    )
+    return intervention
 
 
 @transaction.atomic

@@ -21,4 +21,9 @@ urlpatterns = [
     path("<int:pk>/history/", views.arc_history, name="arc_history"),
     path("<int:pk>/<str:kind>/new/", views.plan_item_edit, name="plan_item_add"),
     path("<int:pk>/<str:kind>/<int:item_pk>/", views.plan_item_edit, name="plan_item_edit"),
+    path(
+        "<int:pk>/<str:kind>/<int:item_pk>/remove/",
+        views.plan_item_remove,
+        name="plan_item_remove",
+    ),
 ]

@@ -23,9 +23,18 @@ from arcs.forms import (
     NoteForm,
     OutcomeMeasureForm,
     PhaseForm,
+    PlanItemRemoveForm,
     StatusForm,
 )
-from arcs.models import AccessAction, ArcStatus, Goal, Intervention, OutcomeMeasure, Phase
+from arcs.models import (
+    CLOSED_STATUSES,
+    AccessAction,
+    ArcStatus,
+    Goal,
+    Intervention,
+    OutcomeMeasure,
+    Phase,
+)
 from careteam.forms import DashboardFilterForm
 from careteam.selectors import care_team_of, members_in_care_of
 from clinic.access import role_required
@@ -58,8 +67,22 @@ def _arc_context(arc, *, member_view: bool) -> dict:
         "goals": [
             {"progress": item, "chart": charts.goal_chart(item, start=start)} for item in progress
         ],
+        "removed_goals": [goal for goal in arc.goals.all() if goal.removed_on is not None],
         "notes": list(arc.notes.all()),
+        "plan_open": arc.status not in CLOSED_STATUSES,
     }
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    """An htmx request wants a fragment back; a plain form post gets a redirect."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def _clinician_fragment(request: HttpRequest, arc, template: str, **extra) -> HttpResponse:
+    """The arc page's pieces an inline update swaps, with what the full page would show."""
+    context = _arc_context(arc, member_view=False) if extra.get("saved") else {"arc": arc}
+    context.update({"can_change": True, **extra})
+    return render(request, template, context)
 
 
 # --- The member's pages --------------------------------------------------------------------
@@ -199,7 +222,9 @@ def plan_item_edit(
         raise Http404
     model, form_class, save, keyword = PLAN_ITEMS[kind]
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
-    item = get_object_or_404(model, pk=item_pk, arc=arc) if item_pk else None
+    item = (
+        get_object_or_404(model, pk=item_pk, arc=arc, removed_on__isnull=True) if item_pk else None
+    )
     form = form_class(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
@@ -258,15 +283,26 @@ def arc_review(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def measurement_add(request: HttpRequest, pk: int) -> HttpResponse:
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
-    form = MeasurementForm(request.POST or None, initial={"measured_on": timezone.localdate()})
+    today = timezone.localdate()
+    form = MeasurementForm(request.POST or None, initial={"measured_on": today})
     if request.method == "POST" and form.is_valid():
         try:
             services.measurement_record(arc=arc, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            if _is_htmx(request):
+                return _clinician_fragment(
+                    request,
+                    arc,
+                    "arcs/_measure_saved.html",
+                    saved=True,
+                    measurement_form=MeasurementForm(initial={"measured_on": today}),
+                )
             messages.success(request, _("Measure recorded."))
             return redirect("arcs:arc_detail", arc.pk)
+    if _is_htmx(request):
+        return _clinician_fragment(request, arc, "arcs/_measure_saved.html", measurement_form=form)
     return render(
         request, "arcs/form.html", {"form": form, "arc": arc, "heading": _("Record a measure")}
     )
@@ -282,10 +318,53 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            if _is_htmx(request):
+                return _clinician_fragment(
+                    request, arc, "arcs/_note_saved.html", saved=True, note_form=NoteForm()
+                )
             messages.success(request, _("Note added."))
             return redirect("arcs:arc_detail", arc.pk)
+    if _is_htmx(request):
+        return _clinician_fragment(request, arc, "arcs/_note_saved.html", note_form=form)
     return render(
         request, "arcs/form.html", {"form": form, "arc": arc, "heading": _("Write a progress note")}
+    )
+
+
+PLAN_ITEM_REMOVALS = {
+    "goal": (Goal, services.goal_remove, "goal"),
+    "phase": (Phase, services.phase_remove, "phase"),
+    "intervention": (Intervention, services.intervention_remove, "intervention"),
+}
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def plan_item_remove(request: HttpRequest, pk: int, kind: str, item_pk: int) -> HttpResponse:
+    """Take a goal, phase or intervention out of the plan (kept, stamped as removed)."""
+    if kind not in PLAN_ITEM_REMOVALS:
+        raise Http404
+    model, remove, keyword = PLAN_ITEM_REMOVALS[kind]
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    item = get_object_or_404(model, pk=item_pk, arc=arc, removed_on__isnull=True)
+    # The reason is optional: an empty POST is still a bound form.
+    form = PlanItemRemoveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            remove(arc=arc, by=request.user, reason=form.cleaned_data["reason"], **{keyword: item})
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Removed from the plan: %(item)s") % {"item": item})
+            return redirect("arcs:arc_detail", arc.pk)
+    heading = {
+        "goal": _("Remove a goal from the plan"),
+        "phase": _("Remove a phase from the plan"),
+        "intervention": _("End or cancel an intervention"),
+    }[kind]
+    return render(
+        request,
+        "arcs/plan_item_remove.html",
+        {"form": form, "arc": arc, "item": item, "kind": kind, "heading": heading},
     )
 
 
@@ -384,10 +463,21 @@ def arc_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.HUB_COORDINATOR)
 def members_without_arc(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.active_members_without_active_arc(), 25).get_page(
-        request.GET.get("page")
+    filters = DashboardFilterForm(request.GET or None)
+    filters.is_valid()
+    data = getattr(filters, "cleaned_data", {})
+    members = selectors.active_members_without_active_arc(
+        discipline_id=data.get("discipline").pk if data.get("discipline") else None,
+        practitioner_id=data.get("practitioner").pk if data.get("practitioner") else None,
     )
-    return render(request, "arcs/members_without_arc.html", {"page": page})
+    page = Paginator(members, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "arcs/members_without_arc.html",
+        {"page": page, "filters": filters, "query": query.urlencode()},
+    )
 
 
 @role_required(Role.HUB_COORDINATOR)

@@ -1,5 +1,7 @@
 """The demo anchor: an agricultural cooperative covering members 26 to 40, with two months of
-invoices (one paid, one overdue). Safe to run again: everything is looked up first."""
+invoices (one paid, one overdue); and fee invoices for the members on fee plans (1 to 25).
+
+Safe to run again: everything is looked up first, and invoice runs never issue twice."""
 
 import datetime
 from decimal import Decimal
@@ -22,6 +24,9 @@ from clinic.roles import Role
 
 CONTRACT_START = datetime.date(2025, 1, 1)
 COVERED_NUMBERS = range(26, 41)
+# Members on fee plans who left their fees unpaid for months: overdue beyond the grace days,
+# so they are not in good standing. Never the demo logins (members 1 and 2), who vote.
+LATE_PAYERS = (17, 22)
 
 
 def seed() -> None:
@@ -88,4 +93,37 @@ def seed() -> None:
             reference="VG transfer",
             today=min(paid.due_date, today),
         )
+    _seed_member_fees(today)
     services.invoices_mark_overdue_and_remind(today=today)
+
+
+def _seed_member_fees(today: datetime.date) -> None:
+    """Three months of fee invoices: the two older ones paid (except by the late payers,
+    whose oldest is overdue beyond the grace days), last month's just issued and open."""
+    last = rules.previous_month(today)
+    middle = rules.previous_month(last)
+    oldest = rules.previous_month(middle)
+    for period in (oldest, middle):
+        # Issued on the first of the next month, as the monthly run does.
+        services.invoice_run(
+            period=period, today=rules.next_month(period), contract_ids=[], include_members=True
+        )
+    # Last month's fees are issued today, so they are not yet due when the demo starts.
+    services.invoice_run(period=last, today=today, contract_ids=[], include_members=True)
+    unpaid = (
+        Invoice.objects.filter(member__isnull=False, period__in=(oldest, middle))
+        .exclude(status__in=(InvoiceStatus.PAID, InvoiceStatus.CREDITED))
+        .exclude(member__number__in=LATE_PAYERS)
+        .order_by("period", "number")
+    )
+    for invoice in unpaid:
+        _paid, _credited, balance = services.invoice_balance(invoice)
+        paid_on = min(invoice.issue_date + datetime.timedelta(days=5), today)
+        services.payment_record(
+            invoice=invoice,
+            amount=balance,
+            paid_on=paid_on,
+            method=PaymentMethod.DIRECT_DEBIT,
+            reference=f"Fee {invoice.period:%Y-%m}",
+            today=paid_on,
+        )

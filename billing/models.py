@@ -413,3 +413,38 @@ class BillingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class StatementStatus(models.TextChoices):
+    QUEUED = "queued", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class FederationStatementDocument(models.Model):
+    """The stored PDF of one month's federation contribution statement, rendered in the
+    worker. One row per month (a database constraint), so a double click, a retry or a
+    second request never makes a second statement for the same month."""
+
+    # The first day of the month the statement is for.
+    month = models.DateField(_("month"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=StatementStatus.choices, default=StatementStatus.QUEUED
+    )
+    pdf = models.FileField(_("PDF"), upload_to="billing/federation/%Y/", blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"))
+    rendered_at = models.DateTimeField(_("prepared"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("federation contribution statement")
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["month"], name="one_federation_statement_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} ({self.get_status_display()})"

@@ -6,12 +6,20 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+UNIT = Decimal("1")
+# ISO 4217 currencies without a minor unit: their amounts are whole numbers.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+     "VUV", "XAF", "XOF", "XPF"}
+)  # fmt: skip
 
 DateRange = tuple[datetime.date, datetime.date]
 
 
-def money(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+def money(value: Decimal, currency: str = "") -> Decimal:
+    """Rounded half up to the currency's smallest unit (the cent unless it has none)."""
+    step = UNIT if currency.upper() in ZERO_DECIMAL_CURRENCIES else CENT
+    return Decimal(value).quantize(step, rounding=ROUND_HALF_UP).quantize(CENT)
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -60,12 +68,13 @@ def subtract(span: DateRange, holes: Iterable[DateRange]) -> list[DateRange]:
     return pieces
 
 
-def prorate(full_amount: Decimal, days: int, days_in_period: int) -> Decimal:
-    """The full-period amount times days charged over days in the period, rounded per line."""
+def prorate(full_amount: Decimal, days: int, days_in_period: int, currency: str = "") -> Decimal:
+    """The full-period amount times days charged over days in the period, rounded per line
+    to the currency's smallest unit."""
     if days_in_period <= 0:
         return Decimal("0.00")
-    return money(Decimal(full_amount) * days / days_in_period)
+    return money(Decimal(full_amount) * days / days_in_period, currency)
 
 
-def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
-    return money(Decimal(amount) * Decimal(percent) / 100)
+def percent_of(amount: Decimal, percent: Decimal, currency: str = "") -> Decimal:
+    return money(Decimal(amount) * Decimal(percent) / 100, currency)

@@ -18,6 +18,7 @@ from billing.models import (
     CoverEnrolment,
     CreditNote,
     DirectCareContract,
+    FederationStatementDocument,
     Invoice,
     Payment,
 )
@@ -313,7 +314,9 @@ def invoice_run_preview(
                     days=days,
                     days_in_period=days_in_month,
                     unit_amount=contract.rate_per_member_month,
-                    amount=rules.prorate(contract.rate_per_member_month, days, days_in_month),
+                    amount=rules.prorate(
+                        contract.rate_per_member_month, days, days_in_month, contract.currency
+                    ),
                 )
             )
         if draft.lines:
@@ -380,7 +383,7 @@ def invoice_run_preview(
                         days=days,
                         days_in_period=days_in_period,
                         unit_amount=plan.amount,
-                        amount=rules.prorate(plan.amount, days, days_in_period),
+                        amount=rules.prorate(plan.amount, days, days_in_period, plan.currency),
                     )
                 )
         already += len(invoiced_members & member_ids)
@@ -453,12 +456,17 @@ def federation_statement(*, month: datetime.date) -> FederationStatement:
         .annotate(total=Sum("amount"))
     )
     lines = [
-        (row["currency"], row["total"], rules.percent_of(row["total"], percent))
+        (row["currency"], row["total"], rules.percent_of(row["total"], percent, row["currency"]))
         for row in collected
     ]
     if not lines:
         lines = [(settings.CLINIC_CURRENCY, ZERO, ZERO)]
     return FederationStatement(month=month, percent=percent, lines=lines)
+
+
+def federation_statement_document(*, month: datetime.date) -> FederationStatementDocument | None:
+    """The stored PDF of a month's statement, if one was asked for."""
+    return FederationStatementDocument.objects.filter(month=rules.month_start(month)).first()
 
 
 SUPPRESSION_THRESHOLD = 5
@@ -514,7 +522,9 @@ def anchor_value_report(
     )
     total_billed = billed - credited
     previous = contract.anchor.previous_spend_per_person_month
-    previous_spend = rules.money(previous * member_months) if previous is not None else None
+    previous_spend = (
+        rules.money(previous * member_months, contract.currency) if previous is not None else None
+    )
     counts = arc_outcome_counts(member_ids=sorted(member_ids), start=start, end=end)
     return ValueReport(
         contract=contract,

@@ -28,11 +28,13 @@ from billing.models import (
     DocumentNumberCounter,
     DocumentSeries,
     EmailKind,
+    FederationStatementDocument,
     Invoice,
     InvoiceEmail,
     InvoiceLine,
     InvoiceStatus,
     Payment,
+    StatementStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -778,3 +780,79 @@ def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> Invoice
     )
     email.refresh_from_db()
     return email
+
+
+# --- Federation contribution statement --------------------------------------------------------
+
+
+@transaction.atomic
+def federation_statement_request(
+    *, month: datetime.date, actor=None
+) -> FederationStatementDocument:
+    """Ask the worker to prepare (or prepare again) a month's statement PDF.
+
+    The month's row is created once (unique per month); asking again marks it queued with a
+    new request time, so the worker renders the figures as they are now.
+    """
+    month = rules.month_start(month)
+    document, created = FederationStatementDocument.objects.select_for_update().get_or_create(
+        month=month,
+        defaults={"requested_by": actor, "requested_at": timezone.now()},
+    )
+    if not created:
+        document.status = StatementStatus.QUEUED
+        document.requested_by = actor
+        document.requested_at = timezone.now()
+        document.last_error = ""
+        document.save(update_fields=["status", "requested_by", "requested_at", "last_error"])
+    BillingEvent.objects.create(
+        action="federation_statement_requested", actor=actor, detail=f"{month:%Y-%m}"
+    )
+    document_id = document.pk
+    transaction.on_commit(lambda: _queue_federation_statement(document_id))
+    return document
+
+
+def _queue_federation_statement(document_id: int) -> None:
+    from billing.tasks import render_federation_statement
+
+    render_federation_statement.delay(document_id)
+
+
+def federation_statement_render(*, document_id: int) -> FederationStatementDocument:
+    """Render and store a statement's PDF, in the worker.
+
+    Idempotent: a statement already rendered since it was last requested is kept, so a
+    duplicate or retried task does nothing. A failure is recorded on the row and re-raised.
+    """
+    from clinic.pdf import render_pdf
+
+    document = FederationStatementDocument.objects.get(pk=document_id)
+    if document.status == StatementStatus.READY and (
+        document.rendered_at and document.rendered_at >= document.requested_at
+    ):
+        return document
+    old_name = document.pdf.name
+    # Taken before the figures are read: a request made while this renders is newer, so
+    # its own task renders again rather than keep figures read before it.
+    started = timezone.now()
+    try:
+        statement = selectors.federation_statement(month=document.month)
+        data = render_pdf("billing/pdf/federation.html", {"statement": statement})
+        document.pdf.save(f"federation-{document.month:%Y-%m}.pdf", ContentFile(data), save=False)
+    except Exception as error:
+        FederationStatementDocument.objects.filter(pk=document_id).update(
+            status=StatementStatus.FAILED, last_error=str(error)[:255]
+        )
+        raise
+    FederationStatementDocument.objects.filter(pk=document_id).update(
+        pdf=document.pdf.name,
+        status=StatementStatus.READY,
+        rendered_at=started,
+        last_error="",
+    )
+    if old_name and old_name != document.pdf.name:
+        # The earlier rendering of the month is superseded; keep only the current one.
+        document.pdf.storage.delete(old_name)
+    document.refresh_from_db()
+    return document

@@ -60,3 +60,9 @@ def send_invoice_email(self, email_id: int) -> None:
     services.invoice_email_send(
         email_id=email_id, final_attempt=self.request.retries >= self.max_retries
     )
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+def render_federation_statement(document_id: int) -> None:
+    """Render and store a month's federation contribution statement PDF."""
+    services.federation_statement_render(document_id=document_id)

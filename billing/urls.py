@@ -29,5 +29,10 @@ urlpatterns = [
     path("reports/aging/", views.aging_report, name="aging_report"),
     path("reports/aging.csv", views.aging_report_csv, name="aging_report_csv"),
     path("reports/federation/", views.federation_statement, name="federation_statement"),
+    path(
+        "reports/federation/prepare/",
+        views.federation_statement_request,
+        name="federation_request",
+    ),
     path("reports/federation.pdf", views.federation_statement_pdf, name="federation_pdf"),
 ]

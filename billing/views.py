@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -423,27 +424,46 @@ def _statement_month(request: HttpRequest) -> datetime.date:
 @role_required(Role.ADMINISTRATOR)
 def federation_statement(request: HttpRequest) -> HttpResponse:
     month = _statement_month(request)
-    return render(
-        request,
-        "billing/federation.html",
-        {
-            "statement": selectors.federation_statement(month=month),
-            "form": forms.MonthForm(initial={"month": month}),
-        },
-    )
+    context = {
+        "statement": selectors.federation_statement(month=month),
+        "document": selectors.federation_statement_document(month=month),
+        "form": forms.MonthForm(initial={"month": month}),
+    }
+    if request.headers.get("HX-Request"):
+        # The status panel polls itself while the worker prepares the PDF.
+        return render(request, "billing/_federation_document.html", context)
+    return render(request, "billing/federation.html", context)
 
 
 @role_required(Role.ADMINISTRATOR)
-def federation_statement_pdf(request: HttpRequest) -> HttpResponse:
-    from clinic.pdf import render_pdf
-
-    statement = selectors.federation_statement(month=_statement_month(request))
-    data = render_pdf("billing/pdf/federation.html", {"statement": statement})
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="federation-{statement.month:%Y-%m}.pdf"'
+@require_POST
+def federation_statement_request(request: HttpRequest) -> HttpResponse:
+    """Queue the month's statement PDF for the worker to prepare."""
+    form = forms.MonthForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the month of the statement."))
+        return redirect("billing:federation_statement")
+    month = form.cleaned_data["month"]
+    services.federation_statement_request(month=month, actor=request.user)
+    messages.success(
+        request,
+        _("The statement for %(month)s is being prepared; its PDF appears here when ready.")
+        % {"month": month.strftime("%Y-%m")},
     )
-    return response
+    return redirect(f"{reverse('billing:federation_statement')}?month={month:%Y-%m}")
+
+
+@role_required(Role.ADMINISTRATOR)
+def federation_statement_pdf(request: HttpRequest) -> FileResponse:
+    document = selectors.federation_statement_document(month=_statement_month(request))
+    if document is None or not document.pdf:
+        raise Http404(_("No statement PDF has been prepared for this month yet."))
+    return FileResponse(
+        document.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"federation-{document.month:%Y-%m}.pdf",
+        content_type="application/pdf",
+    )
 
 
 @role_required(Role.ADMINISTRATOR)

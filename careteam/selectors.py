@@ -122,3 +122,32 @@ def unread_notifications(user) -> QuerySet[Notification]:
         .select_related("consultation__requested_by__user", "consultation__to_discipline")
         .order_by("-created_at")
     )
+
+
+def member_ids_in_teams(
+    *, discipline_id: int | None = None, practitioner_id: int | None = None
+) -> QuerySet:
+    """Members whose current care team has that practitioner and/or a practitioner of that
+    discipline: what the team dashboard's filters mean for member-level numbers."""
+    assignments = current_assignments()
+    if discipline_id:
+        assignments = assignments.filter(practitioner__discipline_id=discipline_id)
+    if practitioner_id:
+        assignments = assignments.filter(practitioner_id=practitioner_id)
+    return assignments.values("member_id")
+
+
+def consultations_filtered(
+    consultations: QuerySet[ConsultationRequest],
+    *,
+    discipline_id: int | None = None,
+    practitioner_id: int | None = None,
+) -> QuerySet[ConsultationRequest]:
+    """Consultations addressed to the discipline; asked by or addressed to the practitioner."""
+    if discipline_id:
+        consultations = consultations.filter(to_discipline_id=discipline_id)
+    if practitioner_id:
+        consultations = consultations.filter(
+            Q(to_practitioner_id=practitioner_id) | Q(requested_by_id=practitioner_id)
+        )
+    return consultations

@@ -133,6 +133,21 @@ def _consultation_transition(consultation: ConsultationRequest, to_status: str) 
     consultation.status = to_status
 
 
+def _log_consultation_change(consultation: ConsultationRequest, *, by, detail: str) -> None:
+    # A consultation is clinical data about one member's arc: every change is access-logged.
+    from arcs.models import AccessAction
+    from arcs.services import access_log_record
+
+    access_log_record(
+        user=by,
+        member_id=consultation.arc.member_id,
+        action=AccessAction.CHANGE,
+        record_type="consultation",
+        record_id=consultation.pk,
+        detail=detail,
+    )
+
+
 @transaction.atomic
 def consultation_request(
     *,
@@ -167,6 +182,7 @@ def consultation_request(
         recipients=recipients,
         kind=NotificationKind.CONSULTATION_REQUESTED,
     )
+    _log_consultation_change(consultation, by=requested_by.user, detail="requested")
     return consultation
 
 
@@ -187,15 +203,22 @@ def consultation_answer(
         recipients=[consultation.requested_by.user],
         kind=NotificationKind.CONSULTATION_ANSWERED,
     )
+    _log_consultation_change(consultation, by=answered_by.user, detail="answered")
     return consultation
 
 
 @transaction.atomic
-def consultation_close(*, consultation: ConsultationRequest) -> ConsultationRequest:
-    consultation = ConsultationRequest.objects.select_for_update().get(pk=consultation.pk)
+def consultation_close(*, consultation: ConsultationRequest, by=None) -> ConsultationRequest:
+    consultation = (
+        ConsultationRequest.objects.select_for_update()
+        .select_related("arc")
+        .get(pk=consultation.pk)
+    )
     _consultation_transition(consultation, ConsultationStatus.CLOSED)
     consultation.closed_at = timezone.now()
     consultation.save(update_fields=["status", "closed_at"])
+    if by is not None:
+        _log_consultation_change(consultation, by=by, detail="closed")
     return consultation
 
 

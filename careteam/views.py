@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from arcs import selectors as arc_selectors
+from arcs import services as arc_services
+from arcs.models import AccessAction
 from careteam import selectors, services
 from careteam.forms import AnswerForm, AssignForm, ConsultationForm, DashboardFilterForm
 from careteam.models import (
@@ -33,6 +35,11 @@ CONSULTATION_AGES = [
     ("7_to_30", gettext_lazy("1 to 4 weeks"), 7, 30),
     ("over_30", gettext_lazy("Over 4 weeks"), 30, None),
 ]
+
+
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
@@ -91,8 +98,10 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
             distinct=True,
         )
     ).order_by("name")
-    consultation_ages = ConsultationRequest.objects.filter(
-        status=ConsultationStatus.OPEN
+    consultation_ages = selectors.consultations_filtered(
+        ConsultationRequest.objects.filter(status=ConsultationStatus.OPEN),
+        discipline_id=discipline.pk if discipline else None,
+        practitioner_id=practitioner.pk if practitioner else None,
     ).aggregate(
         **{
             key: Count(
@@ -118,10 +127,16 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
             "statuses": [
                 (value, label, counts[value]) for value, label in arc_selectors.ArcStatus.choices
             ],
-            "without_arc": arc_selectors.active_members_without_active_arc().count(),
+            "without_arc": arc_selectors.active_members_without_active_arc(
+                discipline_id=discipline.pk if discipline else None,
+                practitioner_id=practitioner.pk if practitioner else None,
+            ).count(),
             "caseloads": caseloads,
             "by_discipline": by_discipline,
-            "attainment_by_discipline": arc_selectors.attainment_by_discipline(today=today),
+            "attainment_by_discipline": arc_selectors.attainment_by_discipline(
+                today=today, practitioner_id=practitioner.pk if practitioner else None
+            ),
+            "practitioner_query": f"practitioner={practitioner.pk}" if practitioner else "",
             "settings_stalled": settings.CLINIC_STALLED_ARC_DAYS,
             "consultation_ages": [
                 (key, label, consultation_ages[key]) for key, label, _l, _h in CONSULTATION_AGES
@@ -202,6 +217,14 @@ def care_team(request: HttpRequest, member_pk: int) -> HttpResponse:
                 messages.success(request, _("Care team updated."))
                 return redirect("careteam:care_team", member.pk)
     arcs = arc_selectors.arcs_visible_to(request.user).filter(member=member).order_by("-created_at")
+    # The page names the member's arcs and care team: clinical data, so the view is logged.
+    arc_services.access_log_record(
+        user=request.user,
+        member_id=member.pk,
+        action=AccessAction.VIEW,
+        record_type="care_team",
+        record_id=member.pk,
+    )
     return render(
         request,
         "careteam/care_team.html",
@@ -284,6 +307,13 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Answer sent."))
                 return redirect("careteam:consultation_detail", consultation.pk)
     services.notifications_mark_read(user=request.user, consultation=consultation)
+    arc_services.access_log_record(
+        user=request.user,
+        member_id=consultation.arc.member_id,
+        action=AccessAction.VIEW,
+        record_type="consultation",
+        record_id=consultation.pk,
+    )
     can_close = consultation.status != ConsultationStatus.CLOSED and (
         consultation.requested_by.user_id == request.user.pk
         or has_role(request.user, Role.HUB_COORDINATOR)
@@ -305,7 +335,7 @@ def consultation_close(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         raise PermissionDenied
     try:
-        services.consultation_close(consultation=consultation)
+        services.consultation_close(consultation=consultation, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -328,6 +358,11 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
                 consultations = consultations.filter(
                     created_at__gt=now - datetime.timedelta(days=high)
                 )
+    consultations = selectors.consultations_filtered(
+        consultations,
+        discipline_id=_id_param(request, "discipline"),
+        practitioner_id=_id_param(request, "practitioner"),
+    )
     if request.GET.get("mine"):
         consultations = consultations.filter(
             pk__in=selectors.consultations_addressed_to(request.user, open_only=False).values("pk")

@@ -30,6 +30,7 @@ PAST_AGM = "Annual general meeting (last year)"
 OPEN_MOTION = "Approve the annual accounts and the clinic's plan"
 CLOSED_ELECTION = "Board election"
 PLACE = "Community hall, 1 Commons Lane"
+MEETING_LENGTH = datetime.timedelta(hours=2, minutes=30)
 
 AGENDA = [
     ("Welcome and apologies", ""),
@@ -62,7 +63,12 @@ def _meeting(title: str, starts_at: datetime.datetime, minutes: str = "") -> Mee
     meeting, _created = Meeting.objects.get_or_create(
         kind=MeetingKind.ANNUAL,
         title=title,
-        defaults={"starts_at": starts_at, "place": PLACE, "minutes": minutes},
+        defaults={
+            "starts_at": starts_at,
+            "ends_at": starts_at + MEETING_LENGTH,
+            "place": PLACE,
+            "minutes": minutes,
+        },
     )
     if not AgendaItem.objects.filter(meeting=meeting).exists():
         AgendaItem.objects.bulk_create(

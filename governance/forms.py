@@ -41,37 +41,54 @@ def _helper(label: str) -> FormHelper:
 class MeetingForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=MeetingKind.choices)
     title = forms.CharField(label=_("Title"), max_length=200)
-    starts_at = forms.DateTimeField(label=_("Date and time"), widget=DateTimeInput())
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput())
     place = forms.CharField(label=_("Place"), max_length=255, required=False)
     online_link = forms.URLField(label=_("Online link"), required=False, assume_scheme="https")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].help_text = _(
-            "In the clinic's time zone (%(zone)s). General meetings need at least %(days)d "
-            "days' notice, so they cannot be scheduled earlier than that."
+            "Date and time in the clinic's time zone (%(zone)s). General meetings need at "
+            "least %(days)d days' notice, so they cannot be scheduled earlier than that."
         ) % {"zone": settings.TIME_ZONE, "days": settings.CLINIC_NOTICE_PERIOD_DAYS}
+        self.fields["ends_at"].help_text = _(
+            "When the meeting is expected to end; members' calendar invitations block this time."
+        )
         self.helper = _helper(_("Schedule meeting"))
 
     def clean(self):
-        data = super().clean()
-        if not data.get("place") and not data.get("online_link"):
-            raise forms.ValidationError(_("Give a place, an online link, or both."))
-        return data
+        return _clean_meeting(self, super().clean())
+
+
+def _clean_meeting(form: forms.Form, data: dict) -> dict:
+    starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+    if starts_at and ends_at and ends_at <= starts_at:
+        form.add_error("ends_at", _("A meeting ends after it starts."))
+    if not data.get("place") and not data.get("online_link"):
+        raise forms.ValidationError(_("Give a place, an online link, or both."))
+    return data
 
 
 class MeetingEditForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    starts_at = forms.DateTimeField(label=_("Date and time"), widget=DateTimeInput())
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput())
     place = forms.CharField(label=_("Place"), max_length=255, required=False)
     online_link = forms.URLField(label=_("Online link"), required=False, assume_scheme="https")
     minutes = forms.CharField(
-        label=_("Minutes"), widget=forms.Textarea(attrs={"rows": 8}), required=False
+        label=_("Minutes"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        help_text=_("Recorded once the meeting has been held."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(_("Save"))
+
+    def clean(self):
+        return _clean_meeting(self, super().clean())
 
 
 class AgendaItemForm(forms.Form):

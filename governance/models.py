@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -34,10 +35,13 @@ class Meeting(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=MeetingKind.choices)
     title = models.CharField(_("title"), max_length=200)
     starts_at = models.DateTimeField(_("date and time"))
+    ends_at = models.DateTimeField(_("ends at"))
     place = models.CharField(_("place"), max_length=255, blank=True)
     online_link = models.URLField(_("online link"), blank=True)
     minutes = models.TextField(_("minutes"), blank=True)
     notice_sent_at = models.DateTimeField(_("notice sent"), null=True, blank=True)
+    # Superseded by PostalNoticeBatch (one PDF per batch, none overwritten); kept, unused,
+    # so that migrations stay additive. Drop it in a later release.
     postal_notices_pdf = models.FileField(
         _("postal notices"), upload_to="governance/postal/", blank=True
     )
@@ -51,6 +55,9 @@ class Meeting(models.Model):
             models.CheckConstraint(
                 condition=~Q(place="") | ~Q(online_link=""), name="meeting_has_place_or_link"
             ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="meeting_ends_after_it_starts"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -59,6 +66,10 @@ class Meeting(models.Model):
     @property
     def is_general(self) -> bool:
         return self.kind in GENERAL_MEETING_KINDS
+
+    @property
+    def ends_same_day(self) -> bool:
+        return timezone.localdate(self.starts_at) == timezone.localdate(self.ends_at)
 
 
 class AgendaItem(models.Model):
@@ -105,6 +116,24 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class PostalNoticeBatch(models.Model):
+    """One printable PDF of addressed notices: every send that finds postal members adds one,
+    so an earlier batch that is still to be printed is never overwritten."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="postal_batches")
+    pdf = models.FileField(_("printable notices"), upload_to="governance/postal/")
+    letters = models.PositiveIntegerField(_("letters"))
+    created_at = models.DateTimeField(_("printed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("postal notice batch")
+        verbose_name_plural = _("postal notice batches")
+        ordering = ["meeting", "-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.meeting}: {self.letters}"
+
+
 class NoticeDelivery(models.Model):
     """One member's notice of one meeting: the constraint means nobody is noticed twice."""
 
@@ -117,6 +146,14 @@ class NoticeDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=255, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # For postal notices: the printable batch the member's letter is in.
+    postal_batch = models.ForeignKey(
+        PostalNoticeBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
 
     class Meta:
         verbose_name = _("notice delivery")

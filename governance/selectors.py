@@ -24,6 +24,7 @@ from governance.models import (
     Meeting,
     NoticeDelivery,
     Participation,
+    PostalNoticeBatch,
     ProxyAppointment,
 )
 from members.models import Member
@@ -212,6 +213,8 @@ class NoticeProgress:
     email_queued: int
     post_total: int
     post_done: int
+    # Postal members with no address on file: their letter cannot be posted as printed.
+    post_unaddressed: int
 
     @property
     def remaining(self) -> int:
@@ -231,8 +234,13 @@ def notice_progress(meeting: Meeting) -> NoticeProgress:
         email_queued=Count("pk", filter=email & Q(status=DeliveryStatus.QUEUED)),
         post_total=Count("pk", filter=post),
         post_done=Count("pk", filter=post & Q(status=DeliveryStatus.SENT)),
+        post_unaddressed=Count("pk", filter=post & Q(member__address="")),
     )
     return NoticeProgress(**counts)
+
+
+def postal_batches(meeting: Meeting) -> QuerySet[PostalNoticeBatch]:
+    return PostalNoticeBatch.objects.filter(meeting=meeting).order_by("-created_at", "-pk")
 
 
 def failed_deliveries(meeting: Meeting) -> QuerySet[NoticeDelivery]:

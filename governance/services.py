@@ -37,14 +37,13 @@ from governance.models import (
     MeetingDocument,
     NoticeDelivery,
     Participation,
+    PostalNoticeBatch,
     ProxyAppointment,
 )
 from members.models import Member
 from members.models import NoticeDelivery as NoticePreference
 from members.selectors import members_in_good_standing
 
-# How long a meeting is assumed to last in the calendar invitation.
-MEETING_DURATION = datetime.timedelta(hours=2)
 # Receipts avoid look-alike characters (0/O, 1/I/L) so members can read them back.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -78,20 +77,32 @@ def check_notice_period(*, kind: str, starts_at: datetime.datetime) -> None:
         )
 
 
+def check_meeting_times(*, starts_at: datetime.datetime, ends_at: datetime.datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("A meeting ends after it starts.")})
+
+
 @transaction.atomic
 def meeting_schedule(
     *,
     kind: str,
     title: str,
     starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
     place: str = "",
     online_link: str = "",
 ) -> Meeting:
     check_notice_period(kind=kind, starts_at=starts_at)
+    check_meeting_times(starts_at=starts_at, ends_at=ends_at)
     if not place and not online_link:
         raise ValidationError(_("Give a place, an online link, or both."))
     return Meeting.objects.create(
-        kind=kind, title=title, starts_at=starts_at, place=place, online_link=online_link
+        kind=kind,
+        title=title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place=place,
+        online_link=online_link,
     )
 
 
@@ -101,20 +112,28 @@ def meeting_update(
     meeting: Meeting,
     title: str,
     starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
     place: str,
     online_link: str,
     minutes: str,
 ) -> Meeting:
-    if starts_at != meeting.starts_at:
+    if (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at):
+        # Members' calendars hold the times they were sent; a change would not reach them.
         if meeting.notice_sent_at:
             raise ValidationError(
-                {"starts_at": _("The notice has been sent: the date can no longer change.")}
+                _("The notice has been sent: the meeting's times can no longer change.")
             )
-        check_notice_period(kind=meeting.kind, starts_at=starts_at)
+        if starts_at != meeting.starts_at:
+            check_notice_period(kind=meeting.kind, starts_at=starts_at)
+    check_meeting_times(starts_at=starts_at, ends_at=ends_at)
+    if minutes and minutes != meeting.minutes and timezone.now() < starts_at:
+        raise ValidationError(
+            {"minutes": _("Minutes can be recorded once the meeting has been held.")}
+        )
     if not place and not online_link:
         raise ValidationError(_("Give a place, an online link, or both."))
-    meeting.title, meeting.starts_at, meeting.place = title, starts_at, place
-    meeting.online_link, meeting.minutes = online_link, minutes
+    meeting.title, meeting.starts_at, meeting.ends_at = title, starts_at, ends_at
+    meeting.place, meeting.online_link, meeting.minutes = place, online_link, minutes
     meeting.save()
     return meeting
 
@@ -239,7 +258,7 @@ def meeting_calendar(meeting: Meeting) -> bytes:
     event.add("uid", f"meeting-{meeting.pk}@governance.clinic")
     event.add("dtstamp", timezone.now())
     event.add("dtstart", start)
-    event.add("dtend", start + MEETING_DURATION)
+    event.add("dtend", timezone.localtime(meeting.ends_at))
     event.add("summary", meeting.title)
     event.add("location", meeting.place or meeting.online_link)
     if meeting.online_link:
@@ -328,32 +347,37 @@ def notice_send_chunk(*, meeting_id: int, delivery_ids: Iterable[int]) -> int:
 
 
 @transaction.atomic
-def postal_notices_render(*, meeting_id: int) -> int:
-    """Print the not-yet-printed postal notices as one PDF of addressed letters."""
+def postal_notices_render(*, meeting_id: int) -> PostalNoticeBatch | None:
+    """Print the not-yet-printed postal notices as a new batch: one PDF of addressed letters.
+
+    Earlier batches stay as they were, so a batch still waiting to be printed is never lost.
+    """
     meeting = Meeting.objects.select_for_update().get(pk=meeting_id)
     deliveries = list(
-        NoticeDelivery.objects.select_for_update()
+        NoticeDelivery.objects.select_for_update(of=("self",))
         .filter(meeting=meeting, channel=DeliveryChannel.POST, status=DeliveryStatus.QUEUED)
         .select_related("member__user")
         .order_by("member__number", "pk")
     )
     if not deliveries:
-        return 0
+        return None
     pdf = render_pdf(
         "governance/pdf/postal_notices.html",
         {**_meeting_context(meeting), "deliveries": deliveries},
     )
+    batch = PostalNoticeBatch(meeting=meeting, letters=len(deliveries))
     stamp = timezone.now().strftime("%Y%m%d%H%M%S")
-    meeting.postal_notices_pdf.save(
-        f"postal-notices-{meeting.pk}-{stamp}.pdf", ContentFile(pdf), save=True
-    )
+    batch.pdf.save(f"postal-notices-{meeting.pk}-{stamp}.pdf", ContentFile(pdf), save=True)
     now = timezone.now()
     for delivery in deliveries:
         delivery.status = DeliveryStatus.SENT
         delivery.attempts += 1
         delivery.sent_at = now
-    NoticeDelivery.objects.bulk_update(deliveries, ["status", "attempts", "sent_at"])
-    return len(deliveries)
+        delivery.postal_batch = batch
+    NoticeDelivery.objects.bulk_update(
+        deliveries, ["status", "attempts", "sent_at", "postal_batch"]
+    )
+    return batch
 
 
 # --- Ballots ----------------------------------------------------------------------------

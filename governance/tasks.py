@@ -29,7 +29,8 @@ def send_notice_chunk(self, meeting_id: int, delivery_ids: list[int]) -> int:
 
 @shared_task
 def render_postal_notices(meeting_id: int) -> int:
-    return services.postal_notices_render(meeting_id=meeting_id)
+    batch = services.postal_notices_render(meeting_id=meeting_id)
+    return batch.letters if batch else 0
 
 
 @shared_task

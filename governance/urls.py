@@ -30,7 +30,7 @@ urlpatterns = [
         name="notice_progress",
     ),
     path(
-        "manage/meetings/<int:pk>/postal-notices.pdf",
+        "manage/meetings/<int:pk>/postal-notices/<int:batch_pk>.pdf",
         views.postal_notices_pdf,
         name="postal_notices_pdf",
     ),

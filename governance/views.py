@@ -11,7 +11,13 @@ from django.views.decorators.http import require_POST
 from clinic.access import role_required
 from clinic.roles import Role
 from governance import forms, selectors, services
-from governance.models import BallotKind, BallotStatus, Meeting, MeetingDocument
+from governance.models import (
+    BallotKind,
+    BallotStatus,
+    Meeting,
+    MeetingDocument,
+    PostalNoticeBatch,
+)
 from members.selectors import member_for_user
 
 PAGE_SIZE = 25
@@ -236,6 +242,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {
         "title": meeting.title,
         "starts_at": meeting.starts_at,
+        "ends_at": meeting.ends_at,
         "place": meeting.place,
         "online_link": meeting.online_link,
         "minutes": meeting.minutes,
@@ -304,25 +311,34 @@ def notice_send(request: HttpRequest, pk: int) -> HttpResponse:
 def notice_progress(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _admin_meeting(pk)
     progress = selectors.notice_progress(meeting)
+    if request.headers.get("HX-Request"):
+        return render(
+            request,
+            "governance/_notice_progress.html",
+            {"meeting": meeting, "progress": progress},
+        )
     failed = Paginator(selectors.failed_deliveries(meeting), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
         request,
         "governance/notice_progress.html",
-        {"meeting": meeting, "progress": progress, "failed": failed},
+        {
+            "meeting": meeting,
+            "progress": progress,
+            "failed": failed,
+            "postal_batches": selectors.postal_batches(meeting),
+        },
     )
 
 
 @role_required(Role.ADMINISTRATOR)
-def postal_notices_pdf(request: HttpRequest, pk: int) -> FileResponse:
-    meeting = _admin_meeting(pk)
-    if not meeting.postal_notices_pdf:
-        raise Http404
+def postal_notices_pdf(request: HttpRequest, pk: int, batch_pk: int) -> FileResponse:
+    batch = get_object_or_404(PostalNoticeBatch, pk=batch_pk, meeting_id=pk)
     return FileResponse(
-        meeting.postal_notices_pdf.open("rb"),
+        batch.pdf.open("rb"),
         content_type="application/pdf",
-        filename=f"postal-notices-{meeting.pk}.pdf",
+        filename=f"postal-notices-{pk}-{batch.pk}.pdf",
     )
 
 

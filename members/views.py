@@ -31,6 +31,13 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+def _anchor_cover(member):
+    """The anchor organization's cover of the member today, if any (billing owns contracts)."""
+    from billing.selectors import member_cover_on
+
+    return member_cover_on(member=member, on=timezone.localdate())
+
+
 # --- Public -------------------------------------------------------------------------------
 
 
@@ -53,7 +60,9 @@ def join(request: HttpRequest) -> HttpResponse:
             anchor_organization_name=data["anchor_organization_name"],
         )
         return redirect("members:join_done")
-    return render(request, "members/join.html", {"form": form})
+    return render(
+        request, "members/join.html", {"form": form}, status=400 if form.is_bound else 200
+    )
 
 
 def join_done(request: HttpRequest) -> HttpResponse:
@@ -81,6 +90,7 @@ def my_membership(request: HttpRequest) -> HttpResponse:
         {
             "member": member,
             "plan": selectors.current_fee_plan(member),
+            "cover": _anchor_cover(member),
             "holdings": holdings,
         },
     )
@@ -96,7 +106,12 @@ def my_details(request: HttpRequest) -> HttpResponse:
         services.member_update_details(member=member, **form.cleaned_data)
         messages.success(request, _("Your details are saved."))
         return redirect("members:my_membership")
-    return render(request, "members/my_details.html", {"form": form, "member": member})
+    return render(
+        request,
+        "members/my_details.html",
+        {"form": form, "member": member},
+        status=400 if form.is_bound else 200,
+    )
 
 
 @require_POST
@@ -213,6 +228,7 @@ def _member_page(request: HttpRequest, member, status: int = 200, **bound) -> Ht
     context = {
         "member": member,
         "plans": selectors.fee_plan_history(member),
+        "cover": _anchor_cover(member),
         "events": selectors.status_history(member),
         "holdings": selectors.holdings_of(member),
         "entries": selectors.ledger_entries(member=member)[:50],
@@ -473,13 +489,15 @@ def register_import(request: HttpRequest) -> HttpResponse:
         return redirect("members:register")
     form = forms.ImportForm(request.POST or None, request.FILES or None)
     context = {"form": form, "columns": imports.COLUMNS}
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         text = form.cleaned_data["file"]
         preview = imports.parse_member_import(text)
         context["preview"] = preview
         if not preview.errors:
             context["confirm"] = signing.dumps(text, salt=IMPORT_SALT, compress=True)
-    return render(request, "members/register_import.html", context)
+            status = 200
+    return render(request, "members/register_import.html", context, status=status)
 
 
 # --- Fee plans ----------------------------------------------------------------------------
@@ -496,15 +514,24 @@ def fee_plans(request: HttpRequest) -> HttpResponse:
         request,
         "members/fee_plans.html",
         {"plans": FeePlan.objects.order_by("period", "amount"), "form": form},
+        status=400 if form.is_bound else 200,
     )
 
 
 @role_required(ADMIN)
 def fee_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     plan = get_object_or_404(FeePlan, pk=pk)
+    # Validating the bound form writes the typed values onto ``plan`` in memory; the page
+    # title keeps the name the plan really has.
+    saved_name = plan.name
     form = forms.FeePlanForm(request.POST or None, instance=plan)
     if request.method == "POST" and form.is_valid():
         services.fee_plan_save(plan=plan, **form.cleaned_data)
         messages.success(request, _("The fee plan is saved."))
         return redirect("members:fee_plans")
-    return render(request, "members/fee_plan_edit.html", {"plan": plan, "form": form})
+    return render(
+        request,
+        "members/fee_plan_edit.html",
+        {"plan": plan, "plan_name": saved_name, "form": form},
+        status=400 if form.is_bound else 200,
+    )

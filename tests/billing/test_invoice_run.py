@@ -68,6 +68,20 @@ def test_half_cent_rounds_up():
     assert rules.prorate(Decimal("10.00"), 1, 8) == Decimal("1.25")
 
 
+def test_lines_are_rounded_to_the_smallest_unit_of_their_currency():
+    # 1000 JPY for 10 of 31 days is 322.58...: the yen has no minor unit.
+    assert rules.prorate(Decimal("1000"), 10, 31, "JPY") == Decimal("323.00")
+    assert rules.prorate(Decimal("1000"), 10, 31, "EUR") == Decimal("322.58")
+    yen = EnrolmentFactory(
+        contract__currency="JPY",
+        contract__rate_per_member_month=Decimal("1000"),
+        covered_from=D(2026, 3, 22),
+    )
+    run(period=D(2026, 3, 1), today=D(2026, 4, 1))
+    invoice = Invoice.objects.get(contract=yen.contract)
+    assert (invoice.currency, invoice.total) == ("JPY", Decimal("323.00"))
+
+
 def test_leap_february_has_29_days():
     enrolment = EnrolmentFactory(
         contract__rate_per_member_month=Decimal("29.00"), covered_from=D(2028, 2, 15)

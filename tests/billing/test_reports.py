@@ -14,7 +14,6 @@ from tests.arcs.factories import ArcFactory
 from tests.billing.factories import ContractFactory, EnrolmentFactory
 from tests.billing.helpers import contract_invoice
 from tests.factories import user_with_role
-from tests.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -85,11 +84,6 @@ def test_federation_statement_is_the_percentage_of_revenue_collected(admin_clien
     page = admin_client.get(reverse("billing:federation_statement"), {"month": "2026-04"})
     assert "333.33" in page.content.decode()
     assert "8.33" in page.content.decode()
-    response = admin_client.get(reverse("billing:federation_pdf"), {"month": "2026-04"})
-    assert response["Content-Type"] == "application/pdf"
-    text = pdf_text(response.content)
-    assert "Federation contribution statement" in text
-    assert "333.33" in text and "8.33" in text and "2.50%" in text
 
 
 def test_anchor_value_report_with_small_counts_suppressed(admin_client):

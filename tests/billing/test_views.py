@@ -1,10 +1,12 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from billing import services
+from billing.forms import default_month
 from billing.models import (
     AnchorOrganization,
     ContractStatus,
@@ -15,7 +17,12 @@ from billing.models import (
     InvoiceStatus,
 )
 from clinic.roles import Role
-from tests.billing.factories import AnchorFactory, ContractFactory, EnrolmentFactory
+from tests.billing.factories import (
+    AnchorFactory,
+    ContractFactory,
+    EnrolmentFactory,
+    FeePlanAssignmentFactory,
+)
 from tests.billing.helpers import contract_invoice, member_invoice
 from tests.careteam.factories import PractitionerFactory
 from tests.factories import user_with_role
@@ -44,6 +51,8 @@ def world():
     services.credit_note_render_pdf(credit_note_id=note.pk)
     contact = user_with_role(Role.ANCHOR_CONTACT)
     anchor_invoice.contract.anchor.contacts.add(contact)
+    statement = services.federation_statement_request(month=default_month())
+    services.federation_statement_render(document_id=statement.pk)
     return {
         "anchor_invoice": anchor_invoice,
         "fee_invoice": fee_invoice,
@@ -76,6 +85,7 @@ ADMIN_POSTS = [
     ("billing:payment_create", "invoice"),
     ("billing:credit_note_create", "invoice"),
     ("billing:enrolment_end", "enrolment"),
+    ("billing:federation_request", None),
 ]
 
 
@@ -482,6 +492,23 @@ def test_run_invoicing_previews_then_issues(admin, client, django_capture_on_com
     invoice = Invoice.objects.get()
     assert invoice.total == Decimal("45.00")
     assert invoice.pdf
+
+
+def test_run_preview_counts_the_invoices_and_totals_each_currency(admin, client):
+    contract_invoice()  # March is already invoiced for this contract: not counted again
+    EnrolmentFactory(contract__rate_per_member_month=Decimal("45.00"))
+    EnrolmentFactory(contract__rate_per_member_month=Decimal("30.50"))
+    EnrolmentFactory(contract__rate_per_member_month=Decimal("99.99"), contract__currency="USD")
+    FeePlanAssignmentFactory(plan__amount=Decimal("20.00"))
+    page = client.post(
+        reverse("billing:run_invoicing"),
+        {"period": "2026-03", "include_members": "on", "preview": "1"},
+    ).content.decode()
+    assert "4 invoices to issue (3 to anchors, 1 to members)" in page
+    assert "1 already invoiced for this period" in page
+    totals = re.findall(r'<th scope="row">(\w{3})</th><td class="text-end">([\d.]+)</td>', page)
+    assert totals == [("EUR", "95.50"), ("USD", "99.99")]  # 45.00 + 30.50 + 20.00
+    assert Invoice.objects.count() == 1
 
 
 def test_a_month_that_has_not_started_cannot_be_invoiced(admin, client):

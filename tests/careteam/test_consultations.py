@@ -124,3 +124,28 @@ def test_empty_question_shows_an_error_and_creates_nothing(client):
     assert response.status_code == 200
     assert "This field is required" in response.content.decode()
     assert not ConsultationRequest.objects.exists()
+
+
+def test_consultations_and_care_team_pages_are_access_logged(client):
+    from arcs.models import AccessLogEntry
+
+    care = CareSetting()
+    doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
+    consultation = ask(care, doctor)
+    consultation_answer(consultation=consultation, answered_by=doctor, answer="Unlikely.")
+    client.force_login(care.clinician.user)
+    client.get(reverse("careteam:consultation_detail", args=[consultation.pk]))
+    client.post(reverse("careteam:consultation_close", args=[consultation.pk]))
+    client.get(reverse("careteam:care_team", args=[care.member.pk]))
+    rows = [
+        (entry.user, entry.action, entry.record_type, entry.record_id, entry.member_id)
+        for entry in AccessLogEntry.objects.order_by("pk")
+    ]
+    c, m = consultation.pk, care.member.pk
+    assert rows == [
+        (care.clinician.user, "change", "consultation", c, m),
+        (doctor.user, "change", "consultation", c, m),
+        (care.clinician.user, "view", "consultation", c, m),
+        (care.clinician.user, "change", "consultation", c, m),
+        (care.clinician.user, "view", "care_team", m, m),
+    ]

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from arcs.models import Arc, ArcStatus
 from careteam.services import consultation_request
-from tests.arcs.factories import ArcFactory, CareSetting, discipline
+from tests.arcs.factories import ArcFactory, CareSetting, CareTeamAssignmentFactory, discipline
 from tests.careteam.factories import PractitionerFactory
 from tests.members.factories import MemberFactory
 
@@ -115,3 +115,50 @@ def test_caseload_lists_reviews_interventions_and_consultations_due(client):
     assert [i.description for i in response.context["interventions_due"]] == ["Knee exercises"]
     assert len(response.context["consultations"]) == 1
     assert len(response.context["notifications"]) == 1
+
+
+def test_dashboard_filters_narrow_consultations_members_without_arc_and_attainment(client):
+    care = CareSetting()
+    today = timezone.localdate()
+    nutritionist = PractitionerFactory(discipline=discipline("nutrition"))
+    to_nutrition = consultation_request(
+        arc=care.arc, requested_by=care.clinician, to_discipline=nutritionist.discipline,
+        question="Diet?",
+    )  # fmt: skip
+    PractitionerFactory(discipline=discipline("acupuncture"))
+    consultation_request(
+        arc=care.arc, requested_by=care.hub, to_discipline=discipline("acupuncture"),
+        question="Needles?",
+    )  # fmt: skip
+    lonely = MemberFactory()  # active, no arc, in the nutritionist's care team only
+    CareTeamAssignmentFactory(member=lonely, practitioner=nutritionist)
+    MemberFactory()  # active, no arc, no team
+    ArcFactory(member=lonely, status=ArcStatus.ACHIEVED, closed_on=today)
+    ArcFactory(status=ArcStatus.ACHIEVED, closed_on=today)
+    client.force_login(care.hub.user)
+    url = reverse("careteam:team_dashboard")
+
+    def ages(params) -> int:
+        rows = client.get(url, params).context["consultation_ages"]
+        return sum(count for _key, _label, count in rows)
+
+    assert ages({}) == 2
+    nutrition = {"discipline": nutritionist.discipline.pk}
+    assert ages(nutrition) == 1
+    assert ages({"practitioner": care.clinician.pk}) == 1
+    listed = client.get(reverse("careteam:consultation_list"), {"status": "open", **nutrition})
+    assert [c.pk for c in listed.context["page"]] == [to_nutrition.pk]
+
+    assert client.get(url).context["without_arc"] >= 2
+    mine = {"practitioner": nutritionist.pk}
+    assert client.get(url, mine).context["without_arc"] == 1
+    without = client.get(reverse("arcs:members_without_arc"), mine).context["page"]
+    assert [m.pk for m in without] == [lonely.pk]
+    assert (
+        f'members/without-arc/?practitioner={nutritionist.pk}"'
+        in client.get(url, mine).content.decode()
+    )
+
+    rows = client.get(url, mine).context["attainment_by_discipline"]
+    assert sum(row["achieved"] for row in rows) == 1
+    assert sum(row["achieved"] for row in client.get(url).context["attainment_by_discipline"]) == 2

@@ -18,6 +18,7 @@ class MeetingFactory(factory.django.DjangoModelFactory):
     starts_at = factory.LazyFunction(
         lambda: (timezone.now() + datetime.timedelta(days=30)).replace(second=0, microsecond=0)
     )
+    ends_at = factory.LazyAttribute(lambda m: m.starts_at + datetime.timedelta(hours=2, minutes=30))
     place = "Community hall, 1 Commons Lane"
 
 

@@ -113,6 +113,25 @@ def test_periodic_job_opens_ballots_whose_time_has_come():
     assert ballot.status == BallotStatus.OPEN and ballot.eligible_count == 1
 
 
+def test_the_beat_schedule_runs_the_ballot_job_every_minute(settings):
+    from clinic.celery import app
+    from governance import tasks
+
+    entries = [
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == tasks.open_and_close_due_ballots.name
+    ]
+    assert len(entries) == 1 and entries[0]["schedule"] <= 60
+    assert entries[0]["task"] in app.tasks
+    MemberFactory()
+    due = motion()
+    # The scheduled task itself (as beat sends it, by name) opens the ballot.
+    assert tuple(app.tasks[entries[0]["task"]].delay().get()) == (1, 0)
+    due.refresh_from_db()
+    assert due.status == BallotStatus.OPEN
+
+
 # --- One member, one vote ----------------------------------------------------------------
 
 

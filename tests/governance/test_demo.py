@@ -41,3 +41,43 @@ def test_demo_governance_is_complete_and_idempotent(django_capture_on_commit_cal
     assert tally.outcome.quorum_met and len(tally.outcome.elected) == 3
     board = set(selectors.current_board().values_list("member__user__email", flat=True))
     assert "member2@demo.coop" in board and len(board) == 4
+
+
+def test_the_whole_demo_leaves_the_demo_logins_able_to_vote(
+    client, django_capture_on_commit_callbacks
+):
+    """With the demo data governance depends on: members, and billing's fee invoices (some
+    members pay late and lose good standing; the demo logins must not)."""
+    from django.urls import reverse
+
+    from billing import demo as billing_demo
+    from clinic.demo import demo_user
+    from clinic.roles import Role
+    from members import demo as members_demo
+    from members.selectors import is_in_good_standing
+
+    # Background work (invoice and results PDFs) is left out: it has no bearing here.
+    with django_capture_on_commit_callbacks():
+        demo_user(
+            email="admin@demo.coop",
+            first_name="Ada",
+            last_name="Office",
+            roles=[Role.ADMINISTRATOR],
+        )
+        members_demo.seed()
+        billing_demo.seed()
+        demo.seed()
+    motion = Ballot.objects.get(title=demo.OPEN_MOTION)
+    Member = MemberFactory._meta.model
+    for email in ("member@demo.coop", "member2@demo.coop"):
+        member = Member.objects.get(user__email=email)
+        assert is_in_good_standing(member)
+        standing = selectors.voter_standing(motion, member)
+        assert standing.eligible and not standing.voted, email
+    election = Ballot.objects.get(title=demo.CLOSED_ELECTION)
+    assert len(selectors.ballot_tally(election).outcome.elected) == 3
+    client.force_login(Member.objects.get(user__email="member@demo.coop").user)
+    page = client.get(reverse("members:my_membership")).content.decode()
+    assert demo.OPEN_MOTION.replace("'", "&#x27;") in page and "You are eligible" in page
+    page = client.get(reverse("governance:index")).content.decode()
+    assert "Chair" in page and demo.UPCOMING_AGM in page

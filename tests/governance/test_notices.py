@@ -62,15 +62,19 @@ def test_notice_mails_every_member_in_good_standing_once_with_ics_and_pdf(
     calendar = icalendar.Calendar.from_ical(as_bytes(files["meeting.ics"]))
     event = next(iter(calendar.walk("VEVENT")))
     assert event.decoded("dtstart") == meeting.starts_at
+    assert event.decoded("dtend") == meeting.ends_at
     assert event["dtstart"].params["TZID"] == "Europe/Amsterdam"
     assert str(event["summary"]) == meeting.title
     assert "Elect the board" in str(event["description"])
     text = pdf_text(files["notice.pdf"])
     assert "Annual general meeting 2026" in text and "Elect the board" in text
     # Postal members are not mailed: they are in the printable batch, with their address.
-    meeting.refresh_from_db()
-    postal_text = pdf_text(meeting.postal_notices_pdf.read())
+    batch = meeting.postal_batches.get()
+    postal_text = pdf_text(batch.pdf.read())
     assert postal.full_name in postal_text and "4 Orchard Row" in postal_text
+    assert batch.letters == 1 and list(batch.deliveries.values_list("member", flat=True)) == [
+        postal.pk
+    ]
     progress = selectors.notice_progress(meeting)
     assert (progress.email_sent, progress.email_failed, progress.remaining) == (3, 0, 0)
     assert (progress.post_total, progress.post_done) == (1, 1)
@@ -182,6 +186,7 @@ def test_notices_go_through_a_real_worker_to_a_real_smtp_server(client, celery_w
     files = attachments(messages[0])
     event = next(iter(icalendar.Calendar.from_ical(as_bytes(files["meeting.ics"])).walk("VEVENT")))
     assert event.decoded("dtstart") == meeting.starts_at
+    assert event.decoded("dtend") == meeting.ends_at
     assert str(event["summary"]) == "AGM through the worker"
     assert "Annual report" in pdf_text(files["notice.pdf"])
     deadline = timezone.now() + datetime.timedelta(seconds=60)
@@ -191,8 +196,7 @@ def test_notices_go_through_a_real_worker_to_a_real_smtp_server(client, celery_w
         time.sleep(0.2)
     progress = selectors.notice_progress(meeting)
     assert (progress.email_sent, progress.post_done, progress.remaining) == (3, 1, 0)
-    meeting.refresh_from_db()
-    postal_text = pdf_text(meeting.postal_notices_pdf.read())
+    postal_text = pdf_text(meeting.postal_batches.get().pdf.read())
     assert "9 Mill Street" in postal_text and postal.full_name in postal_text
     page = client.get(f"/governance/manage/meetings/{meeting.pk}/notice/progress/")
     assert 'http-equiv="refresh"' not in page.content.decode()
@@ -200,3 +204,62 @@ def test_notices_go_through_a_real_worker_to_a_real_smtp_server(client, celery_w
     assert services.meeting_send_notice(meeting=meeting) == 0
     tasks.dispatch_meeting_notice.delay(meeting.pk).get(timeout=30)
     assert len(mailbox.messages) == 3
+
+
+def test_each_postal_batch_is_kept_printable_and_holds_only_new_letters(
+    meeting, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from clinic.roles import Role
+    from tests.factories import user_with_role
+
+    first = MemberFactory(notice_delivery=NoticePreference.POST, address="1 First Street")
+    unaddressed = MemberFactory(notice_delivery=NoticePreference.POST, address="")
+    send(meeting, django_capture_on_commit_callbacks)
+    newcomer = MemberFactory(notice_delivery=NoticePreference.POST, address="2 Second Street")
+    send(meeting, django_capture_on_commit_callbacks)
+    # Nothing new to print: no empty batch.
+    send(meeting, django_capture_on_commit_callbacks)
+    older, newer = meeting.postal_batches.order_by("pk")
+    assert (older.letters, newer.letters) == (2, 1)
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("governance:notice_progress", args=[meeting.pk])).content.decode()
+    assert "1 member who asked for notices by post has no address" in page
+    texts = {}
+    for batch in (older, newer):
+        address = reverse("governance:postal_notices_pdf", args=[meeting.pk, batch.pk])
+        assert address in page
+        response = client.get(address)
+        assert response["Content-Type"] == "application/pdf"
+        texts[batch.pk] = pdf_text(b"".join(response.streaming_content))
+    assert first.full_name in texts[older.pk] and unaddressed.full_name in texts[older.pk]
+    assert newcomer.full_name not in texts[older.pk]
+    assert "2 Second Street" in texts[newer.pk] and first.full_name not in texts[newer.pk]
+    # A batch asked for under another meeting's id is not found.
+    other = MeetingFactory()
+    wrong = reverse("governance:postal_notices_pdf", args=[other.pk, older.pk])
+    assert client.get(wrong).status_code == 404
+
+
+def test_progress_counts_refresh_themselves_only_while_notices_remain(
+    meeting, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from clinic.roles import Role
+    from tests.factories import user_with_role
+
+    MemberFactory.create_batch(2)
+    services.meeting_send_notice(meeting=meeting)  # on-commit work not run: all queued
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    address = reverse("governance:notice_progress", args=[meeting.pk])
+    page = client.get(address).content.decode()
+    assert 'hx-trigger="every 3s"' in page and "<h1>" in page
+    fragment = client.get(address, headers={"HX-Request": "true"}).content.decode()
+    assert 'id="remaining">2<' in fragment and "<h1>" not in fragment
+    assert 'hx-trigger="every 3s"' in fragment
+    tasks.dispatch_meeting_notice.delay(meeting.pk)
+    fragment = client.get(address, headers={"HX-Request": "true"}).content.decode()
+    assert 'id="sent">2<' in fragment and 'id="remaining">0<' in fragment
+    assert "hx-trigger" not in fragment

@@ -1,8 +1,9 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -111,6 +112,8 @@ def url(world, name: str, key: str | None) -> str:
         return reverse(name)
     if key == "document":
         return reverse(name, args=[world["meeting"].pk, world["document"].pk])
+    if name == "governance:postal_notices_pdf":
+        return reverse(name, args=[world["meeting"].pk, 99999])
     return reverse(name, args=[world[key].pk])
 
 
@@ -135,7 +138,7 @@ def test_every_role_against_every_view(client, world, role):
                 assert response.status_code == 302, name
                 assert response.url.startswith(reverse("account_login")), name
             elif role in ALLOWED[group]:
-                # POST-only actions answer 405 to a GET; the postal PDF does not exist yet.
+                # POST-only actions answer 405 to a GET; no postal batch exists (guessed id).
                 assert response.status_code in (200, 405) or (
                     name == "governance:postal_notices_pdf" and response.status_code == 404
                 ), (name, response.status_code)
@@ -257,6 +260,10 @@ def test_proxy_is_appointed_and_votes_through_the_pages(client, world):
     assert not Participation.objects.filter(ballot=ballot, voter=other).exists()
 
 
+def minute(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
 def test_general_meeting_inside_the_notice_period_is_refused_and_the_form_says_so(client):
     client.force_login(user_with_role(Role.ADMINISTRATOR))
     address = reverse("governance:meeting_create")
@@ -265,7 +272,8 @@ def test_general_meeting_inside_the_notice_period_is_refused_and_the_form_says_s
     data = {
         "kind": MeetingKind.ANNUAL,
         "title": "Too soon",
-        "starts_at": soon.strftime("%Y-%m-%dT%H:%M"),
+        "starts_at": minute(soon),
+        "ends_at": minute(soon + datetime.timedelta(hours=2)),
         "place": "Hall",
     }
     response = client.post(address, data)
@@ -276,10 +284,72 @@ def test_general_meeting_inside_the_notice_period_is_refused_and_the_form_says_s
     response = client.post(address, {**data, "kind": MeetingKind.BOARD, "title": "Board"})
     assert response.status_code == 302
     later = timezone.localtime() + datetime.timedelta(days=15)
-    response = client.post(address, {**data, "starts_at": later.strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        address,
+        {
+            **data,
+            "starts_at": minute(later),
+            "ends_at": minute(later + datetime.timedelta(hours=3)),
+        },
+    )
     assert response.status_code == 302
     meeting = Meeting.objects.get(title="Too soon")
     assert timezone.localtime(meeting.starts_at).hour == later.hour
+    assert meeting.ends_at - meeting.starts_at == datetime.timedelta(hours=3)
+
+
+def test_a_meeting_that_ends_before_it_starts_is_refused(client):
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    later = timezone.localtime() + datetime.timedelta(days=30)
+    response = client.post(
+        reverse("governance:meeting_create"),
+        {
+            "kind": MeetingKind.ANNUAL,
+            "title": "Backwards",
+            "starts_at": minute(later),
+            "ends_at": minute(later),
+            "place": "Hall",
+        },
+    )
+    assert response.status_code == 200
+    assert "A meeting ends after it starts." in response.content.decode()
+    assert not Meeting.objects.exists()
+    with pytest.raises(ValidationError, match="ends after it starts"):
+        services.meeting_schedule(
+            kind=MeetingKind.BOARD,
+            title="Backwards",
+            starts_at=later,
+            ends_at=later - datetime.timedelta(hours=1),
+            place="Hall",
+        )
+    # The database refuses it too, whatever the code path.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MeetingFactory(ends_at=later, starts_at=later)
+    assert not Meeting.objects.exists()
+
+
+def test_the_meetings_times_are_fixed_once_the_notice_is_sent(client, world):
+    meeting = world["meeting"]
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    data = {
+        "title": meeting.title,
+        "starts_at": minute(meeting.starts_at),
+        "ends_at": minute(meeting.ends_at + datetime.timedelta(hours=1)),
+        "place": meeting.place,
+        "online_link": "",
+        "minutes": "",
+    }
+    address = reverse("governance:meeting_edit", args=[meeting.pk])
+    assert client.post(address, data).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.ends_at - meeting.starts_at == datetime.timedelta(hours=3, minutes=30)
+    services.meeting_send_notice(meeting=meeting)
+    later = {**data, "ends_at": minute(meeting.ends_at + datetime.timedelta(hours=1))}
+    response = client.post(address, later)
+    assert "times can no longer change" in response.content.decode()
+    ends_at = meeting.ends_at
+    meeting.refresh_from_db()
+    assert meeting.ends_at == ends_at
 
 
 def test_meeting_needs_a_place_or_link(client):
@@ -287,7 +357,12 @@ def test_meeting_needs_a_place_or_link(client):
     later = timezone.localtime() + datetime.timedelta(days=30)
     response = client.post(
         reverse("governance:meeting_create"),
-        {"kind": MeetingKind.ANNUAL, "title": "X", "starts_at": later.strftime("%Y-%m-%dT%H:%M")},
+        {
+            "kind": MeetingKind.ANNUAL,
+            "title": "X",
+            "starts_at": minute(later),
+            "ends_at": minute(later + datetime.timedelta(hours=2)),
+        },
     )
     assert "place, an online link" in response.content.decode()
     assert not Meeting.objects.exists()
@@ -307,20 +382,34 @@ def test_only_pdf_documents_can_be_attached(client, world):
     assert MeetingDocument.objects.filter(title="Accounts").exists()
 
 
-def test_minutes_and_agenda_appear_on_the_members_meeting_page(client, world):
+def test_minutes_are_recorded_once_held_and_appear_on_the_members_meeting_page(client, world):
     meeting = world["meeting"]
     client.force_login(user_with_role(Role.ADMINISTRATOR))
     client.post(reverse("governance:agenda_add", args=[meeting.pk]), {"title": "Welcome"})
-    client.post(
-        reverse("governance:meeting_edit", args=[meeting.pk]),
-        {
-            "title": meeting.title,
-            "starts_at": timezone.localtime(meeting.starts_at).strftime("%Y-%m-%dT%H:%M"),
-            "place": meeting.place,
-            "online_link": "",
-            "minutes": "The accounts were approved.",
-        },
+    address = reverse("governance:meeting_edit", args=[meeting.pk])
+
+    def save_minutes():
+        meeting.refresh_from_db()
+        return client.post(
+            address,
+            {
+                "title": meeting.title,
+                "starts_at": minute(meeting.starts_at),
+                "ends_at": minute(meeting.ends_at),
+                "place": meeting.place,
+                "online_link": "",
+                "minutes": "The accounts were approved.",
+            },
+        )
+
+    # Not before the meeting has been held.
+    assert "once the meeting has been held" in save_minutes().content.decode()
+    assert not Meeting.objects.get(pk=meeting.pk).minutes
+    held = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(days=1)
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=held, ends_at=held + datetime.timedelta(hours=2)
     )
+    assert save_minutes().status_code == 302
     client.force_login(world["voters"][0].user)
     page = client.get(reverse("governance:meeting_detail", args=[meeting.pk])).content.decode()
     assert "Welcome" in page and "The accounts were approved." in page

@@ -3,9 +3,12 @@ import datetime
 import pytest
 from django.db.models import Exists, OuterRef
 
+from billing import services as billing_services
+from billing.models import Invoice, InvoiceStatus
 from clinic.roles import Role
 from members import selectors, services
 from members.models import Member, MemberStatus
+from tests.billing.factories import FeePlanAssignmentFactory
 from tests.factories import user_with_role
 from tests.members.factories import ApplicantFactory, MemberFactory, ShareClassFactory, holding
 
@@ -82,3 +85,70 @@ def test_good_standing_is_one_query_and_usable_as_a_subquery(
     eligible = selectors.members_in_good_standing().values("pk")
     annotated = Member.objects.annotate(eligible=Exists(eligible.filter(pk=OuterRef("pk"))))
     assert annotated.filter(eligible=True).count() == 5
+
+
+# --- The grace days for overdue invoices (billing issues the invoices) ---------------------
+
+MARCH = D(2026, 3, 1)
+RUN_DAY = D(2026, 4, 1)
+
+
+def _member_with_a_march_fee_invoice(share_class):
+    """An active member holding enough shares, with their March 2026 fee invoiced on 1 April."""
+    member = MemberFactory(admitted_on=D(2025, 1, 1))
+    holding(member, share_class, 2)
+    FeePlanAssignmentFactory(member=member, valid_from=D(2025, 1, 1))
+    billing_services.invoice_run(period=MARCH, today=RUN_DAY, contract_ids=[])
+    return member, Invoice.objects.get(member=member)
+
+
+def test_an_invoice_overdue_by_more_than_the_grace_days_ends_good_standing(share_class, settings):
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 10
+    member, invoice = _member_with_a_march_fee_invoice(share_class)
+    assert invoice.due_date == RUN_DAY + datetime.timedelta(
+        days=settings.CLINIC_MEMBER_PAYMENT_TERMS_DAYS
+    )
+    eleven_days_late = invoice.due_date + datetime.timedelta(days=11)
+    assert member not in selectors.members_in_good_standing(on=eleven_days_late)
+    assert not selectors.is_in_good_standing(member, on=eleven_days_late)
+
+
+def test_an_invoice_overdue_within_the_grace_days_keeps_good_standing(share_class, settings):
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 10
+    member, invoice = _member_with_a_march_fee_invoice(share_class)
+    for days_late in (0, 1, 10):  # 10 days late is exactly the grace period: still allowed
+        on = invoice.due_date + datetime.timedelta(days=days_late)
+        assert member in selectors.members_in_good_standing(on=on), days_late
+        assert selectors.is_in_good_standing(member, on=on)
+
+
+def test_the_grace_days_come_from_settings(share_class, settings):
+    member, invoice = _member_with_a_march_fee_invoice(share_class)
+    twenty_days_late = invoice.due_date + datetime.timedelta(days=20)
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 30
+    assert selectors.is_in_good_standing(member, on=twenty_days_late)
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 5
+    assert not selectors.is_in_good_standing(member, on=twenty_days_late)
+
+
+def test_a_paid_invoice_does_not_count_however_late(share_class, settings):
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 10
+    member, invoice = _member_with_a_march_fee_invoice(share_class)
+    late = invoice.due_date + datetime.timedelta(days=60)
+    assert not selectors.is_in_good_standing(member, on=late)
+    billing_services.payment_record(
+        invoice=invoice, amount=invoice.total, paid_on=late, method="bank_transfer", today=late
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert selectors.is_in_good_standing(member, on=late)
+
+
+def test_another_members_overdue_invoice_does_not_affect_good_standing(share_class, settings):
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 10
+    late_payer, invoice = _member_with_a_march_fee_invoice(share_class)
+    on_time = MemberFactory(admitted_on=D(2025, 1, 1))
+    holding(on_time, share_class, 2)
+    late = invoice.due_date + datetime.timedelta(days=30)
+    assert set(selectors.members_in_good_standing(on=late)) == {on_time}
+    assert not selectors.is_in_good_standing(late_payer, on=late)

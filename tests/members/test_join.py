@@ -59,7 +59,7 @@ def test_joining_records_an_applicant_and_says_thank_you(client):
 )
 def test_bad_applications_show_field_errors_and_create_nothing(client, overrides, field, message):
     response = client.post(reverse("join"), form_data(**overrides))
-    assert response.status_code == 200
+    assert response.status_code == 400
     errors = response.context["form"].errors
     assert message in " ".join(errors[field])
     assert not get_user_model().objects.filter(email="kaya@example.org").exists()

@@ -1,8 +1,12 @@
 import pytest
 from django.urls import reverse
 
+from billing import services as billing_services
+from clinic.roles import Role
 from members import services
 from members.models import FeePlanAssignment, ShareCertificate
+from tests.billing.factories import EnrolmentFactory
+from tests.factories import user_with_role
 from tests.members.factories import FeePlanFactory, MemberFactory, ShareClassFactory, holding
 from tests.pdf import pdf_text
 
@@ -57,7 +61,7 @@ def test_bad_details_show_field_errors_and_change_nothing(client, member):
         reverse("members:my_details"),
         {"first_name": "", "last_name": "X", "address": "", "preferred_language": "xx"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     page = response.content.decode()
     assert "This field is required" in page
     assert "Select a valid choice" in page
@@ -86,6 +90,7 @@ def test_member_downloads_own_share_certificate_as_pdf(
     text = pdf_text(b"".join(download.streaming_content))
     for expected in ("Harbour Health Cooperative", "Rosa Costa", "17", "Member share", "2"):
         assert expected in text
+    assert certificate.number in text
     assert certificate.issued_on.strftime("%Y-%m-%d") in text
     # Asked again for the same holding, it is the same certificate, ready at once.
     response = client.post(reverse("members:certificate_request", args=[share_class.pk]))
@@ -116,3 +121,21 @@ def test_another_members_certificate_is_404(client, member):
     response = client.post(reverse("members:certificate_request", args=[share_class.pk]))
     assert response.status_code == 302
     assert not ShareCertificate.objects.filter(member=other).exists()
+
+
+def test_a_member_covered_by_an_anchor_organization_sees_who_covers_them(client):
+    covered = MemberFactory()
+    enrolment = EnrolmentFactory(member=covered, contract__anchor__name="Mill Workers Union")
+    uncovered = MemberFactory()
+    client.force_login(covered.user)
+    page = client.get(reverse("members:my_membership")).content.decode()
+    assert "Covered by Mill Workers Union" in page
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("members:member_detail", args=[covered.pk])).content.decode()
+    assert "Covered by Mill Workers Union" in page
+    page = client.get(reverse("members:member_detail", args=[uncovered.pk])).content.decode()
+    assert "Covered by" not in page
+    # A cover that has ended is no longer shown.
+    billing_services.enrolment_end(enrolment=enrolment, covered_to=enrolment.covered_from)
+    page = client.get(reverse("members:member_detail", args=[covered.pk])).content.decode()
+    assert "Covered by" not in page
