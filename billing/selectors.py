@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from billing import rules
 from billing.models import (
@@ -30,16 +31,28 @@ ZERO = Decimal("0.00")
 # --- For other apps -----------------------------------------------------------------------
 
 
-def member_ids_with_invoices_overdue(*, on: datetime.date) -> QuerySet:
-    """Ids of members with an unpaid invoice that fell due before ``on`` (one subquery).
+def member_ids_with_invoices_overdue(
+    *, on: datetime.date, as_of: datetime.date | None = None
+) -> QuerySet:
+    """Ids of members with an invoice that fell due before ``on`` and was still unpaid at
+    the end of ``as_of`` (default: today), as one subquery.
 
-    Members' good standing excludes these.
+    Members' good standing excludes these. The balance is computed from the payments and
+    credit notes dated up to ``as_of``, so asking about a past record date gives the answer
+    of that day even when the invoice has been paid since.
     """
     from members.models import Member
 
-    unpaid = Invoice.objects.filter(
-        member__isnull=False, status__in=UNPAID_STATUSES, due_date__lt=on
-    ).values("member_id")
+    as_of = as_of or timezone.localdate()
+    unpaid = (
+        Invoice.objects.filter(member__isnull=False, due_date__lt=on, issue_date__lte=as_of)
+        .annotate(
+            paid=_sum_of(Payment, date_field="paid_on", up_to=as_of),
+            credited=_sum_of(CreditNote, date_field="issue_date", up_to=as_of),
+        )
+        .filter(total__gt=F("paid") + F("credited"))
+        .values("member_id")
+    )
     return Member.objects.filter(pk__in=unpaid).order_by().values("pk")
 
 
@@ -60,14 +73,13 @@ def member_cover_on(*, member, on: datetime.date) -> CoverEnrolment | None:
 # --- Amounts on invoices --------------------------------------------------------------------
 
 
-def _sum_of(model, field_name: str = "amount") -> Coalesce:
-    total = (
-        model.objects.filter(invoice=OuterRef("pk"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum(field_name))
-        .values("total")
-    )
+def _sum_of(
+    model, field_name: str = "amount", *, date_field: str = "", up_to: datetime.date | None = None
+) -> Coalesce:
+    rows = model.objects.filter(invoice=OuterRef("pk"))
+    if up_to is not None:
+        rows = rows.filter(**{f"{date_field}__lte": up_to})
+    total = rows.order_by().values("invoice").annotate(total=Sum(field_name)).values("total")
     return Coalesce(
         Subquery(total, output_field=DecimalField(max_digits=12, decimal_places=2)),
         Value(ZERO),

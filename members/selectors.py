@@ -102,7 +102,7 @@ def members_in_good_standing(*, on: datetime.date | None = None) -> QuerySet[Mem
             **{name: holding_subquery(share_class=share_class, on=on)}
         ).filter(**{f"{name}__gte": share_class.minimum_holding})
     overdue = member_ids_with_invoices_overdue(
-        on=on - datetime.timedelta(days=settings.CLINIC_GOOD_STANDING_GRACE_DAYS)
+        on=on - datetime.timedelta(days=settings.CLINIC_GOOD_STANDING_GRACE_DAYS), as_of=on
     )
     return members.exclude(pk__in=overdue)
 

@@ -152,3 +152,19 @@ def test_another_members_overdue_invoice_does_not_affect_good_standing(share_cla
     late = invoice.due_date + datetime.timedelta(days=30)
     assert set(selectors.members_in_good_standing(on=late)) == {on_time}
     assert not selectors.is_in_good_standing(late_payer, on=late)
+
+
+def test_an_invoice_paid_after_the_record_date_still_counted_on_that_date(share_class, settings):
+    settings.CLINIC_GOOD_STANDING_GRACE_DAYS = 10
+    member, invoice = _member_with_a_march_fee_invoice(share_class)
+    record_date = invoice.due_date + datetime.timedelta(days=30)
+    paid_later = record_date + datetime.timedelta(days=5)
+    billing_services.payment_record(
+        invoice=invoice,
+        amount=invoice.total,
+        paid_on=paid_later,
+        method="bank_transfer",
+        today=paid_later,
+    )
+    assert not selectors.is_in_good_standing(member, on=record_date)
+    assert selectors.is_in_good_standing(member, on=paid_later)
