@@ -25,7 +25,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory, roles=[Role.MEMBER])
     number = factory.Sequence(lambda n: n + 1)
     status = MemberStatus.ACTIVE
-    admitted_on = factory.Faker("date_between", start_date="-2y", end_date="today")
+    # A fixed date well in the past: eligibility on a record date must not depend on chance.
+    admitted_on = datetime.date(2024, 1, 1)
     address = factory.Faker("address")
 
 
