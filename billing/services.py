@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -738,7 +738,8 @@ def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> Invoice
     email = InvoiceEmail.objects.select_related("invoice", "credit_note").get(pk=email_id)
     if email.status == DeliveryStatus.SENT:
         return email
-    InvoiceEmail.objects.filter(pk=email_id).update(attempts=email.attempts + 1)
+    # F(): a retry racing a late first attempt must not lose a count.
+    InvoiceEmail.objects.filter(pk=email_id).update(attempts=F("attempts") + 1)
     invoice, note = email.invoice, email.credit_note
     if email.kind == EmailKind.CREDIT_NOTE:
         document = note.pdf if note.pdf else credit_note_render_pdf(credit_note_id=note.pk).pdf
