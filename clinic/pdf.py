@@ -1,22 +1,49 @@
 """PDF documents rendered from templates with WeasyPrint (in Celery workers, not requests)."""
 
+import mimetypes
+
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+# Relative URLs in templates resolve against this host, which does not exist: the fetcher
+# below answers for it from the static finders and refuses every other address.
+PDF_BASE_URL = "http://clinic.invalid/"
 
-def _static_fetcher(url: str, *args, **kwargs):
-    """Serve ``/static/...`` from the static finders so PDFs need no running web server."""
-    from weasyprint.urls import default_url_fetcher
 
-    if url.startswith("file://"):
-        return default_url_fetcher(url, *args, **kwargs)
-    prefix = "/" + settings.STATIC_URL.lstrip("/")
-    path = url.split(prefix, 1)[-1] if prefix in url else None
-    found = finders.find(path) if path else None
-    if found:
-        return default_url_fetcher(f"file://{found}", *args, **kwargs)
-    return default_url_fetcher(url, *args, **kwargs)
+def _static_path(url: str) -> str | None:
+    """The file behind a ``/static/...`` URL of the PDF's own base URL, if one exists."""
+    prefix = f"{PDF_BASE_URL.rstrip('/')}/{settings.STATIC_URL.strip('/')}/"
+    if not url.startswith(prefix):
+        return None
+    relative = url.removeprefix(prefix).split("?", 1)[0].split("#", 1)[0]
+    if not relative or ".." in relative.split("/"):
+        return None
+    return finders.find(relative)
+
+
+def _fetcher():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyFetcher(URLFetcher):
+        """Serves the app's own static files and ``data:`` URIs; refuses files and network.
+
+        A member's name or an uploaded text that reaches a template can therefore never make
+        the worker read a local file or call another server.
+        """
+
+        def fetch(self, url: str, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            path = _static_path(url)
+            if path is None:
+                raise ValueError(f"PDFs may only use the clinic's static files, not {url[:80]}")
+            with open(path, "rb") as handle:
+                body = handle.read()
+            content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+    return StaticOnlyFetcher()
 
 
 def render_pdf(template_name: str, context: dict) -> bytes:
@@ -31,6 +58,4 @@ def render_pdf(template_name: str, context: dict) -> bytes:
         **context,
     }
     html = render_to_string(template_name, context)
-    return weasyprint.HTML(
-        string=html, base_url="http://clinic.invalid/", url_fetcher=_static_fetcher
-    ).write_pdf()
+    return weasyprint.HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=_fetcher()).write_pdf()
