@@ -8,6 +8,9 @@ class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = _("Clinic")
 
+    def ready(self) -> None:
+        from clinic import signals  # noqa: F401 (connects the receivers)
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     default = False

@@ -112,6 +112,11 @@ CLINIC_TAX_ID = env.str("CLINIC_TAX_ID", default="")
 # Clinicians, hub coordinators and administrators must enrol a second factor before any
 # other page. On by default in production, off in the embedded demo.
 CLINIC_REQUIRE_STAFF_MFA = env.bool("CLINIC_REQUIRE_STAFF_MFA", default=PRODUCTION)
+# Sessions end after this many minutes without a request (staff / everyone else), and in
+# any case this many hours after login.
+CLINIC_STAFF_SESSION_IDLE_MINUTES = env.int("CLINIC_STAFF_SESSION_IDLE_MINUTES", default=30)
+CLINIC_SESSION_IDLE_MINUTES = env.int("CLINIC_SESSION_IDLE_MINUTES", default=120)
+CLINIC_SESSION_MAX_HOURS = env.int("CLINIC_SESSION_MAX_HOURS", default=12)
 
 # --- Applications ----------------------------------------------------------------------
 
@@ -151,6 +156,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "clinic.middleware.SessionPolicyMiddleware",
     "clinic.middleware.StaffMFAEnrolmentMiddleware",
 ]
 
