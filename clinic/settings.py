@@ -273,6 +273,12 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("CLINIC_LOGIN_RATE_LIMIT", default="5/5m/ip,5/5m/key"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "clinic.adapters.ClinicMFAAdapter"
+# TOTP secrets are encrypted at rest with the first of these; older ones still decrypt.
+CLINIC_MFA_ENCRYPTION_KEYS = env.list("CLINIC_MFA_ENCRYPTION_KEYS", default=[]) or [SECRET_KEY]
+# Behind the reverse proxy production assumes: how many proxies append X-Forwarded-For,
+# so login limits count each real client rather than the proxy's one address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if PRODUCTION else 0)
 MFA_TOTP_ISSUER = CLINIC_NAME
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
