@@ -4,8 +4,10 @@ PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
+# Security lint of the application code: any finding of medium severity or above fails.
+BANDIT := $(BIN)/bandit -q -r clinic members careteam arcs billing governance -x '*/migrations/*' --severity-level medium
 
-.PHONY: run test lint format lock assets worker beat
+.PHONY: run test lint format lock audit assets worker beat
 
 run: $(VENV)/.runtime assets
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { echo "WeasyPrint cannot load its system libraries: install Pango (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)." >&2; exit 1; }
@@ -14,10 +16,10 @@ run: $(VENV)/.runtime assets
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.dev assets
-	bash tests/with_services.sh bash -c '$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/python -m pytest $(PYTEST_ARGS)'
+	bash tests/with_services.sh bash -c '$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BANDIT) && $(BIN)/python -m pytest $(PYTEST_ARGS)'
 
 lint:
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BANDIT)
 
 format:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
@@ -27,6 +29,12 @@ worker:
 
 beat:
 	$(BIN)/celery -A clinic beat --loglevel=info
+
+# Known vulnerabilities in the locked dependencies. It asks an advisory service over the
+# network, which a CI machine may not reach, so it is not part of `make test`.
+audit: $(VENV)/.dev
+	$(BIN)/pip install --quiet --disable-pip-version-check pip-audit
+	$(BIN)/pip-audit --strict --disable-pip -r requirements.lock -r requirements-dev.lock
 
 # Re-resolve the locked dependencies after editing pyproject.toml.
 lock:
