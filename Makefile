@@ -34,7 +34,7 @@ beat:
 # network, which a CI machine may not reach, so it is not part of `make test`.
 audit: $(VENV)/.dev
 	$(BIN)/pip install --quiet --disable-pip-version-check pip-audit
-	$(BIN)/pip-audit --strict --disable-pip -r requirements.lock -r requirements-dev.lock
+	$(BIN)/pip-audit --strict --disable-pip --no-deps -r requirements.lock -r requirements-dev.lock
 
 # Re-resolve the locked dependencies after editing pyproject.toml.
 lock:
