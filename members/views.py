@@ -1,6 +1,5 @@
 """Pages of the member register: joining, My membership, and the office's register."""
 
-import csv
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
+from clinic.csvexport import csv_writer
 from clinic.roles import Role
 from members import forms, imports, selectors, services
 from members.models import FeePlan, RegisterExport, ShareClass, ShareLedgerEntry
@@ -407,7 +407,7 @@ class _Echo:
 
 @role_required(ADMIN)
 def register_csv(request: HttpRequest) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     header = [
         _("Member number"),
         _("Name"),

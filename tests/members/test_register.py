@@ -145,6 +145,20 @@ def test_register_exports_as_csv_with_the_legal_columns(client, admin):
     ]
 
 
+def test_register_csv_keeps_formulas_in_names_and_addresses_as_text(client, admin):
+    MemberFactory(
+        number=4,
+        user__first_name='=HYPERLINK("http://evil.example")',
+        user__last_name="Smith",
+        address="+1+1",
+        admitted_on=datetime.date(2025, 2, 3),
+    )
+    response = client.get(reverse("members:register_csv"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][1] == '\'=HYPERLINK("http://evil.example") Smith'
+    assert rows[1][2] == "'+1+1"
+
+
 def test_register_pdf_is_rendered_by_the_worker_and_downloaded(
     client, admin, django_capture_on_commit_callbacks
 ):
