@@ -271,6 +271,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("CLINIC_LOGIN_RATE_LIMIT", default="5/5m/ip,5/5m/key"),
+    # The public application form, per client and per email address.
+    "join": env.str("CLINIC_JOIN_RATE_LIMIT", default="10/h/ip"),
+    "join_address": env.str("CLINIC_JOIN_ADDRESS_RATE_LIMIT", default="3/h/key"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "clinic.adapters.ClinicMFAAdapter"

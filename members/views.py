@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -46,6 +47,15 @@ def join(request: HttpRequest) -> HttpResponse:
     form = forms.JoinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # Per real client and per address, whether or not the address is registered: the
+        # form must not become a way to fill someone's mailbox, nor to probe who is a member.
+        if not ratelimit.consume(request, action="join") or not ratelimit.consume(
+            request, action="join_address", key=data["email"].strip().lower()
+        ):
+            messages.error(
+                request, _("Too many applications were sent from here. Please try again later.")
+            )
+            return render(request, "members/join.html", {"form": form}, status=429)
         services.member_apply(
             first_name=data["first_name"],
             last_name=data["last_name"],

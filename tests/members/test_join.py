@@ -85,3 +85,30 @@ def test_rules_page_states_the_share_rules(client):
     page = client.get(reverse("rules")).content.decode()
     assert "Member share" in page
     assert "One member, one vote" in page
+
+
+def test_repeated_applications_for_a_registered_address_send_a_bounded_number_of_emails(
+    client, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "join_address": "3/h/key"}
+    MemberFactory(user__email="kaya@example.org")
+    statuses = []
+    for attempt in range(6):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("join"), form_data(), REMOTE_ADDR=f"192.0.2.{attempt + 1}"
+            )
+        statuses.append(response.status_code)
+    assert statuses == [302, 302, 302, 429, 429, 429]
+    assert len(mailoutbox) == 3
+
+
+def test_one_client_cannot_send_unlimited_applications(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "join": "2/h/ip"}
+    statuses = [
+        client.post(reverse("join"), form_data(email=f"person{n}@example.org")).status_code
+        for n in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    page = client.post(reverse("join"), form_data(email="x@example.org")).content.decode()
+    assert "Too many applications" in page
