@@ -20,3 +20,5 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("django-admin/", admin.site.urls),
 ]
+
+handler500 = "clinic.views.server_error"

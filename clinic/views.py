@@ -1,6 +1,10 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -43,3 +47,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
     )
+
+
+# Errors that mean the database cannot be reached (down, restarting, refusing connections),
+# as opposed to a bug: the person is told to come back, with a 503 a proxy can act on.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a plain page that needs no database, and 503 when the database is down."""
+    error = sys.exc_info()[1]
+    unavailable = isinstance(error, DATABASE_UNAVAILABLE)
+    template = loader.get_template("503.html" if unavailable else "500.html")
+    # No context processors: they may query the database that just failed.
+    response = HttpResponse(template.render({}), status=503 if unavailable else 500)
+    if unavailable:
+        response["Retry-After"] = "30"
+    return response

@@ -1,0 +1,55 @@
+"""When PostgreSQL cannot be reached, people get a plain 503 page and the site recovers."""
+
+import socket
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from tests.members.factories import MemberFactory
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_answer_503_without_a_traceback_and_recover_when_the_database_returns():
+    client = Client(raise_request_exception=False)
+    client.force_login(MemberFactory().user)
+    page = reverse("members:my_membership")
+    assert client.get(page).status_code == 200
+
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = _closed_port()
+    try:
+        response = client.get(page)
+        health = Client().get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    body = response.content.decode()
+    assert "Temporarily unavailable" in body
+    assert "Traceback" not in body and "OperationalError" not in body
+    assert health.status_code == 503
+    assert health.json()["database"].startswith("error")
+    # The next request reconnects by itself.
+    assert client.get(page).status_code == 200
+
+
+def test_an_unexpected_error_gets_the_plain_500_page():
+    from clinic.views import server_error
+
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(None)
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
