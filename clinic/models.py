@@ -74,3 +74,32 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskOutbox(models.Model):
+    """A task that could not be queued because the broker was down, kept until it can be.
+
+    The periodic ``dispatch_task_outbox`` job sends these once the broker is back; tasks
+    are idempotent, so a row sent twice after a crash changes nothing.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="task_outbox_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} ({'sent' if self.dispatched_at else 'waiting'})"

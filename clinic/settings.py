@@ -196,7 +196,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "clinic.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="clinic"),
         }
@@ -215,12 +215,22 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues work while Redis is down must not hang: one quick retry, then the
+# task goes to the database outbox (clinic.celery.OutboxTask).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic job of the clinic, in one place. DatabaseScheduler copies these into
 # django-celery-beat's tables, where administrators can see and pause them.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "clinic.tasks.record_worker_heartbeat", "schedule": 60.0},
+    "dispatch-task-outbox": {"task": "clinic.tasks.dispatch_task_outbox", "schedule": 60.0},
     "monthly-invoicing": {
         "task": "billing.tasks.run_monthly_invoicing",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),

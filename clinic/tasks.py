@@ -14,3 +14,11 @@ def record_worker_heartbeat() -> str:
         hostname=hostname, defaults={"seen_at": timezone.now()}
     )
     return hostname
+
+
+@shared_task
+def dispatch_task_outbox() -> int:
+    """Periodic: queue the tasks that were kept in the database while the broker was down."""
+    from clinic.outbox import outbox_dispatch
+
+    return outbox_dispatch()

@@ -16,7 +16,7 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_pages_answer_503_without_a_traceback_and_recover_when_the_database_returns():
     client = Client(raise_request_exception=False)
     client.force_login(MemberFactory().user)
