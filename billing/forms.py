@@ -13,6 +13,7 @@ from billing.models import (
     PaymentMethod,
 )
 from clinic.roles import Role
+from clinic.uploads import read_csv_upload, unsign_preview
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MONTH = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
@@ -98,21 +99,30 @@ class EnrolmentEndForm(forms.Form):
     covered_to = forms.DateField(label=_("Cover ends on"), widget=DATE)
 
 
+ROSTER_SALT = "billing.roster"
+
+
 class RosterForm(forms.Form):
     file = forms.FileField(
         label=_("Roster CSV (columns member_number or email, covered_from, covered_to)"),
         required=False,
     )
-    text = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The previewed file, signed: a confirmation imports exactly what was previewed.
+    preview = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def clean(self):
         data = super().clean()
         upload = data.get("file")
         if upload:
             try:
-                data["text"] = upload.read().decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise forms.ValidationError(_("The file must be UTF-8 CSV text.")) from error
+                data["text"] = read_csv_upload(upload)
+            except forms.ValidationError as error:
+                self.add_error("file", error)
+                return data
+        elif data.get("preview"):
+            data["text"] = unsign_preview(data["preview"], salt=ROSTER_SALT)
+            if data["text"] is None:
+                raise forms.ValidationError(_("The preview expired; upload the file again."))
         if not data.get("text"):
             raise forms.ValidationError(_("Choose a CSV file."))
         return data

@@ -23,6 +23,7 @@ from billing.models import (
 )
 from clinic.access import role_required
 from clinic.roles import Role
+from clinic.uploads import sign_preview
 
 PAGE_SIZE = 25
 
@@ -248,7 +249,7 @@ def roster_import(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("billing:contract_detail", pk=pk)
         else:
             rows, errors = services.roster_parse(contract=contract, text=text)
-        form = forms.RosterForm(initial={"text": text})
+        form = forms.RosterForm(initial={"preview": sign_preview(text, salt=forms.ROSTER_SALT)})
     return render(
         request,
         "billing/roster_import.html",

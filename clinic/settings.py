@@ -108,6 +108,8 @@ CLINIC_PAYMENT_INSTRUCTIONS = env.str(
     "quoting the invoice number.",
 )
 CLINIC_TAX_ID = env.str("CLINIC_TAX_ID", default="")
+# Largest CSV file an import accepts (member register, anchor rosters).
+CLINIC_IMPORT_MAX_BYTES = env.int("CLINIC_IMPORT_MAX_BYTES", default=2_000_000)
 
 # Clinicians, hub coordinators and administrators must enrol a second factor before any
 # other page. On by default in production, off in the embedded demo.

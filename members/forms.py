@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from clinic.uploads import read_csv_upload
 from members.models import (
     STATUS_TRANSITIONS,
     FeePeriod,
@@ -205,13 +206,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma-separated, header row."))
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > 2_000_000:
-            raise forms.ValidationError(_("The file is too large (2 MB at most)."))
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+        return read_csv_upload(self.cleaned_data["file"])
 
 
 class FeePlanForm(forms.ModelForm):

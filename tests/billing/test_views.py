@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from billing import services
-from billing.forms import default_month
+from billing.forms import ROSTER_SALT, default_month
 from billing.models import (
     AnchorOrganization,
     ContractStatus,
@@ -17,6 +17,7 @@ from billing.models import (
     InvoiceStatus,
 )
 from clinic.roles import Role
+from clinic.uploads import sign_preview
 from tests.billing.factories import (
     AnchorFactory,
     ContractFactory,
@@ -403,7 +404,9 @@ def test_roster_import_previews_then_adds_everyone(admin, client):
     assert preview.status_code == 200
     assert first.full_name in preview.content.decode()
     assert not CoverEnrolment.objects.exists()
-    response = client.post(url, {"text": csv_text, "confirm": "1"})
+    response = client.post(
+        url, {"preview": preview.context["form"]["preview"].value(), "confirm": "1"}
+    )
     assert response.status_code == 302
     assert set(CoverEnrolment.objects.values_list("member", "covered_to")) == {
         (first.pk, None),
@@ -427,7 +430,39 @@ def test_roster_import_with_errors_names_rows_and_columns_and_adds_nobody(admin,
     assert "Row 4, covered_from: 01/02/2026 is not a date" in page
     assert "Row 5, member_number:" in page and "listed twice" in page
     assert "Nothing was imported" in page
-    client.post(url, {"text": csv_text, "confirm": "1"})
+    client.post(url, {"preview": sign_preview(csv_text, salt=ROSTER_SALT), "confirm": "1"})
+    assert not CoverEnrolment.objects.exists()
+
+
+def test_roster_confirmation_imports_only_a_signed_preview(admin, client):
+    contract = ContractFactory()
+    member = MemberFactory()
+    url = reverse("billing:roster_import", args=[contract.pk])
+    tampered = f"member_number,covered_from,covered_to\n{member.number},2026-01-01,\n"
+    page = client.post(url, {"preview": tampered, "confirm": "1"}).content.decode()
+    assert "The preview expired; upload the file again." in page
+    assert client.post(url, {"text": tampered, "confirm": "1"}).status_code == 200
+    assert not CoverEnrolment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"member_number,covered_from\n1,2026-01-01\x00\n", "NUL bytes"),
+        (b"member_number,covered_from\n" + b"1,2026-01-01\n" * 200, "too large"),
+        (b"\xff\xfe\x00bad", "not UTF-8"),
+    ],
+)
+def test_roster_uploads_that_are_not_small_csv_text_get_a_field_error(
+    admin, client, settings, content, message
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.CLINIC_IMPORT_MAX_BYTES = 1000
+    contract = ContractFactory()
+    url = reverse("billing:roster_import", args=[contract.pk])
+    response = client.post(url, {"file": SimpleUploadedFile("r.csv", content)})
+    assert message in " ".join(response.context["form"].errors["file"])
     assert not CoverEnrolment.objects.exists()
 
 
