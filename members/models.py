@@ -34,7 +34,8 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     MemberStatus.LAPSED: frozenset(
         {MemberStatus.ACTIVE, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
     ),
-    MemberStatus.WITHDRAWN: frozenset(),
+    # A former member may apply again (readmission starts a new membership).
+    MemberStatus.WITHDRAWN: frozenset({MemberStatus.APPLICANT}),
     MemberStatus.DECEASED: frozenset(),
     # A rejected applicant may apply again.
     MemberStatus.REJECTED: frozenset({MemberStatus.APPLICANT}),
