@@ -180,3 +180,5 @@ def test_the_run_preview_page_shows_held_invoices(client):
         reverse("billing:run_invoicing"), {"period": "2026-03", "include_members": "on"}
     ).content.decode()
     assert "fee plans in two currencies" in page
+    assert "their invoice is held" in page
+    assert "0 invoices to issue" in page
