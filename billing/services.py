@@ -67,6 +67,18 @@ def _overlapping_active(contract: DirectCareContract):
 
 @transaction.atomic
 def contract_save(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
+    """Create a contract, or correct a draft one (its status changes by transition only)."""
+    if contract.pk is not None:
+        # Re-read under a lock: the page checked "draft" on a copy read earlier, and the
+        # contract may have been activated since; its terms are then what was invoiced.
+        saved = DirectCareContract.objects.select_for_update().get(pk=contract.pk)
+        if saved.status != ContractStatus.DRAFT:
+            raise ValidationError(_("Only a draft contract can be changed."))
+        contract.status = saved.status
+    return _contract_write(contract=contract, actor=actor)
+
+
+def _contract_write(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
     contract.currency = (contract.currency or settings.CLINIC_CURRENCY).upper()
     contract.full_clean()
     if contract.status == ContractStatus.ACTIVE:
@@ -133,7 +145,7 @@ def contract_transition(
         # removed (it never billed a day), the rest ends with the contract.
         _covers_end(contract.enrolments.all(), on=end_date, actor=actor)
     contract.status = to
-    contract_save(contract=contract, actor=actor)
+    _contract_write(contract=contract, actor=actor)
     BillingEvent.objects.create(
         action=f"contract_{to}", contract=contract, actor=actor, detail=contract.reference
     )
@@ -250,7 +262,8 @@ def enrolment_add(
     # Lock the member, then re-read the contract: two covers added at once for one member
     # (on any contracts) queue here, and the second sees the first when checking overlap.
     Member.objects.select_for_update().get(pk=member.pk)
-    contract = DirectCareContract.objects.get(pk=contract.pk)
+    # And the contract: one being ended at the same moment cannot gain cover past its end.
+    contract = DirectCareContract.objects.select_for_update().get(pk=contract.pk)
     if contract.status == ContractStatus.ENDED:
         raise ValidationError(_("This contract has ended; no one can be added to it."))
     _check_enrolment(

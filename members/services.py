@@ -333,6 +333,9 @@ def member_record_orientation(*, member: Member, attended_on: datetime.date) -> 
 
 
 def _assign_plan(member: Member, *, plan: FeePlan, valid_from: datetime.date) -> FeePlanAssignment:
+    # Lock the plan: ``fee_plan_save`` checks "nobody is on it" under the same lock before
+    # changing its price terms, so a plan cannot change while a member is being put on it.
+    plan = FeePlan.objects.select_for_update().get(pk=plan.pk)
     current = (
         FeePlanAssignment.objects.select_for_update()
         .filter(member=member, valid_to__isnull=True)

@@ -116,3 +116,62 @@ def test_two_covers_for_one_member_on_different_contracts_at_once_one_is_refused
     assert isinstance(results["second"], ValidationError)
     assert "already covered" in " ".join(results["second"].messages)
     assert CoverEnrolment.objects.filter(member=member).count() == 1
+
+
+def test_a_fee_plans_price_cannot_change_while_a_member_is_being_put_on_it():
+    from members import services as members
+    from tests.billing.factories import FeePlanFactory
+
+    plan = FeePlanFactory(amount=Decimal("10.00"))
+    member = MemberFactory()
+    assigned = threading.Event()
+    results: dict = {}
+
+    def assign():
+        with transaction.atomic():
+            members.fee_plan_assign(member=member, plan=plan, valid_from=D(2027, 1, 1))
+            assigned.set()
+            wait_for_a_blocked_connection(timeout=3)
+        return "assigned"
+
+    def reprice():
+        assigned.wait(timeout=10)
+        return members.fee_plan_save(
+            plan=plan,
+            name=plan.name,
+            amount=Decimal("120.00"),
+            currency=plan.currency,
+            period="yearly",
+            is_available=True,
+        )
+
+    threads = [in_thread(assign, results, "assign"), in_thread(reprice, results, "reprice")]
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results["assign"] == "assigned"
+    assert isinstance(results["reprice"], ValidationError)
+    plan.refresh_from_db()
+    assert (plan.amount, plan.period) == (Decimal("10.00"), "monthly")
+
+
+def test_two_workers_rendering_one_invoice_keep_one_pdf(media_root):
+    invoice = contract_invoice()
+    from billing.models import Invoice
+
+    Invoice.objects.filter(pk=invoice.pk).update(pdf="")
+    before = set(media_root.rglob(f"invoice-{invoice.number}*.pdf"))
+    start = threading.Barrier(2)
+    results: dict = {}
+
+    def render():
+        start.wait(timeout=10)
+        return services.invoice_render_pdf(invoice_id=invoice.pk).pdf.name
+
+    threads = [in_thread(render, results, key) for key in ("a", "b")]
+    for thread in threads:
+        thread.join(timeout=60)
+    invoice.refresh_from_db()
+    assert results["a"] == results["b"] == invoice.pdf.name
+    new_files = set(media_root.rglob(f"invoice-{invoice.number}*.pdf")) - before
+    # Whatever the interleaving, no orphan file is left beside the stored one.
+    assert {path.name for path in new_files} <= {invoice.pdf.name.rsplit("/", 1)[-1]}

@@ -182,3 +182,27 @@ def test_the_run_preview_page_shows_held_invoices(client):
     assert "fee plans in two currencies" in page
     assert "their invoice is held" in page
     assert "0 invoices to issue" in page
+
+
+# --- Decisions taken on a stale copy ----------------------------------------------------------
+
+
+def test_editing_a_contract_read_as_draft_is_refused_once_it_was_activated():
+    draft = ContractFactory(status=ContractStatus.DRAFT)
+    stale = type(draft).objects.get(pk=draft.pk)
+    services.contract_transition(contract=draft, to=ContractStatus.ACTIVE)
+    stale.rate_per_member_month = Decimal("1.00")
+    with pytest.raises(ValidationError, match="Only a draft"):
+        services.contract_save(contract=stale)
+    draft.refresh_from_db()
+    assert (draft.status, draft.rate_per_member_month) == (ContractStatus.ACTIVE, Decimal("30.00"))
+
+
+def test_cover_cannot_be_added_through_a_stale_copy_of_a_contract_that_has_ended():
+    contract = ContractFactory()
+    stale = type(contract).objects.get(pk=contract.pk)
+    services.contract_transition(
+        contract=contract, to=ContractStatus.ENDED, end_date=D(2026, 4, 30)
+    )
+    with pytest.raises(ValidationError, match="ended"):
+        services.enrolment_add(contract=stale, member=MemberFactory(), covered_from=D(2026, 6, 1))
