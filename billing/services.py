@@ -760,10 +760,13 @@ def invoices_mark_overdue_and_remind(*, today: datetime.date) -> tuple[int, int]
         [BillingEvent(action="invoice_overdue", invoice_id=pk) for pk in late_ids]
     )
     steps = sorted(settings.CLINIC_REMINDER_STEPS_DAYS)
+    # Locked so that two runs at once queue here and the second sees the first's
+    # reminders, rather than failing on the one-reminder-per-step constraint.
     overdue = list(
-        Invoice.objects.filter(status=InvoiceStatus.OVERDUE).values_list(
-            "pk", "due_date", "bill_to_email"
-        )
+        Invoice.objects.filter(status=InvoiceStatus.OVERDUE)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "due_date", "bill_to_email")
     )
     sent_steps: dict[int, int] = {}
     for invoice_id, step in InvoiceEmail.objects.filter(

@@ -175,3 +175,31 @@ def test_two_workers_rendering_one_invoice_keep_one_pdf(media_root):
     new_files = set(media_root.rglob(f"invoice-{invoice.number}*.pdf")) - before
     # Whatever the interleaving, no orphan file is left beside the stored one.
     assert {path.name for path in new_files} <= {invoice.pdf.name.rsplit("/", 1)[-1]}
+
+
+def test_two_overdue_runs_at_once_queue_one_reminder_and_both_finish(settings):
+    settings.CLINIC_REMINDER_STEPS_DAYS = [7]
+    from billing.models import EmailKind, Invoice, InvoiceEmail
+
+    invoice = contract_invoice()
+    Invoice.objects.filter(pk=invoice.pk).update(status=InvoiceStatus.OVERDUE)
+    ran_first = threading.Event()
+    results: dict = {}
+
+    def first():
+        with transaction.atomic():
+            outcome = services.invoices_mark_overdue_and_remind(today=D(2026, 6, 1))
+            ran_first.set()
+            wait_for_a_blocked_connection(timeout=3)
+        return outcome
+
+    def second():
+        ran_first.wait(timeout=10)
+        return services.invoices_mark_overdue_and_remind(today=D(2026, 6, 1))
+
+    threads = [in_thread(first, results, "first"), in_thread(second, results, "second")]
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results["first"] == (0, 1)
+    assert results["second"] == (0, 0)
+    assert InvoiceEmail.objects.filter(invoice=invoice, kind=EmailKind.REMINDER).count() == 1
