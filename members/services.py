@@ -46,6 +46,7 @@ STATUSES_NEEDING_A_REASON = frozenset(
         MemberStatus.LAPSED,
         MemberStatus.WITHDRAWN,
         MemberStatus.DECEASED,
+        MemberStatus.EXPELLED,
         MemberStatus.REJECTED,
     }
 )

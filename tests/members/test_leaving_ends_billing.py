@@ -38,12 +38,13 @@ def admin():
     return user_with_role(Role.ADMINISTRATOR)
 
 
-def test_a_withdrawn_fee_member_is_not_invoiced_after_the_day_they_left(admin):
+@pytest.mark.parametrize(
+    "ceased", [MemberStatus.WITHDRAWN, MemberStatus.EXPELLED, MemberStatus.DECEASED]
+)
+def test_a_fee_member_who_left_is_not_invoiced_after_the_day_they_left(admin, ceased):
     assignment = FeePlanAssignmentFactory(plan__amount=Decimal("31.00"))
     member = assignment.member
-    services.member_change_status(
-        member=member, to_status=MemberStatus.WITHDRAWN, by=admin, reason="Moved away", on=LEFT
-    )
+    services.member_change_status(member=member, to_status=ceased, by=admin, reason="Left", on=LEFT)
     assignment.refresh_from_db()
     assert assignment.valid_to == LEFT
     for month in (D(2026, 3, 1), D(2026, 4, 1), D(2026, 5, 1)):
