@@ -132,7 +132,7 @@ def contract_transition(
                 _(
                     "Invoice %(number)s already bills this contract for %(period)s, after "
                     "%(date)s; a contract cannot end inside an invoiced period. End it on or "
-                    "after the last invoiced day, or credit that invoice first."
+                    "after the last invoiced day, and correct later days with a credit note."
                 )
                 % {
                     "number": billed_after.number,
@@ -401,6 +401,12 @@ def roster_parse(*, contract: DirectCareContract, text: str) -> tuple[list[Roste
                 member=member,
                 covered_from=dates["covered_from"],
                 covered_to=dates["covered_to"],
+            )
+            _refuse_invoiced(
+                member_id=member.pk,
+                start=dates["covered_from"],
+                end=dates["covered_to"],
+                contract_id=contract.pk,
             )
         except ValidationError as error:
             errors.append(_("Row %(row)d: %(error)s") % {"row": line, "error": error.messages[0]})

@@ -286,7 +286,8 @@ def member_status(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         done=_("The status change is recorded."),
     )  # fmt: skip
-    _warn_invoiced_after_leaving(request, pk)
+    if response.status_code == 302:
+        _warn_invoiced_after_leaving(request, pk)
     return response
 
 

@@ -206,3 +206,14 @@ def test_cover_cannot_be_added_through_a_stale_copy_of_a_contract_that_has_ended
     )
     with pytest.raises(ValidationError, match="ended"):
         services.enrolment_add(contract=stale, member=MemberFactory(), covered_from=D(2026, 6, 1))
+
+
+def test_the_roster_preview_names_rows_that_start_in_an_invoiced_month():
+    contract = EnrolmentFactory().contract
+    run()
+    newcomer = MemberFactory()
+    rows, errors = services.roster_parse(
+        contract=contract, text=f"member_number,covered_from\n{newcomer.number},2026-03-20\n"
+    )
+    assert rows == []
+    assert errors and errors[0].startswith("Row 2") and "2026-03" in errors[0]
