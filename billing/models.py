@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+# DeliveryStatus is re-exported: billing's email rows use the shared delivery states.
+from clinic.delivery import DeliveryStatus, EmailDelivery  # noqa: F401
 from members.models import Member
 
 
@@ -351,15 +353,12 @@ class EmailKind(models.TextChoices):
     REMINDER = "reminder", _("Payment reminder")
 
 
-class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed, retrying")
-    GAVE_UP = "gave_up", _("Failed")
+class InvoiceEmail(EmailDelivery):
+    """One email about an invoice (the invoice, a credit note or a reminder) and its delivery.
 
-
-class InvoiceEmail(models.Model):
-    """One email about an invoice (the invoice, a credit note or a reminder) and its delivery."""
+    Sent only through ``clinic.delivery.deliver_once``: at most once, with "unknown" when an
+    attempt may have reached the mail server but its outcome was never recorded.
+    """
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="emails")
     credit_note = models.OneToOneField(
@@ -369,12 +368,6 @@ class InvoiceEmail(models.Model):
     # Days overdue at which a reminder is sent (0 for the invoice and credit notes).
     reminder_step = models.PositiveIntegerField(_("days overdue"), default=0)
     recipient = models.EmailField(_("to"))
-    status = models.CharField(
-        _("delivery"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
-    )
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=255, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

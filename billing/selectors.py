@@ -10,6 +10,7 @@ from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, S
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import rules
 from billing.models import (
@@ -21,6 +22,7 @@ from billing.models import (
     DirectCareContract,
     FederationStatementDocument,
     Invoice,
+    InvoiceLine,
     Payment,
 )
 from clinic.roles import Role, has_role
@@ -68,6 +70,42 @@ def member_cover_on(*, member, on: datetime.date) -> CoverEnrolment | None:
         .select_related("contract__anchor")
         .first()
     )
+
+
+def invoice_billing_member_days(
+    *,
+    member_id: int,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    contract_id: int | None = None,
+    fee: bool = False,
+) -> Invoice | None:
+    """The first issued invoice that a change to the member's billing on ``start``..``end``
+    (open end when None) would make wrong, or None.
+
+    That is an invoice with a line for the member on one of those days, or (``contract_id``)
+    the contract's invoice for a month of those days, or (``fee``) a member fee invoice of
+    the run for a month of those days: a run already made does not bill the change later.
+    """
+    lines = InvoiceLine.objects.filter(member_id=member_id, end__gte=start)
+    if end is not None:
+        lines = lines.filter(start__lte=end)
+    months = Q(period__gte=rules.month_start(start))
+    if end is not None:
+        months &= Q(period__lte=end)
+    scope = Q(pk__in=lines.values("invoice_id"))
+    if contract_id is not None:
+        scope |= months & Q(contract_id=contract_id)
+    if fee:
+        scope |= months & Q(member__isnull=False)
+    return Invoice.objects.filter(scope).order_by("period", "number").first()
+
+
+def invoices_billing_member_after(*, member_id: int, on: datetime.date) -> QuerySet[Invoice]:
+    """Issued invoices that bill the member for a day after ``on`` (e.g. a late-recorded
+    death): the office corrects them with credit notes."""
+    lines = InvoiceLine.objects.filter(member_id=member_id, end__gt=on)
+    return Invoice.objects.filter(pk__in=lines.values("invoice_id")).order_by("period", "number")
 
 
 # --- Amounts on invoices --------------------------------------------------------------------
@@ -259,6 +297,13 @@ def _contract_issue_date(contract: DirectCareContract, period, today) -> datetim
     return max(today, billing_date)
 
 
+def _within_membership(span: rules.DateRange | None, member) -> rules.DateRange | None:
+    """The part of ``span`` between the member's admission and the day they ceased."""
+    if span is None or member.admitted_on is None:
+        return None
+    return rules.clip(span[0], span[1], (member.admitted_on, member.ceased_on or span[1]))
+
+
 def invoice_run_preview(
     *,
     period: datetime.date,
@@ -313,6 +358,8 @@ def invoice_run_preview(
             contract.enrolments.all(), key=lambda e: (e.member.number or 0, e.covered_from)
         ):
             covered = rules.clip(enrolment.covered_from, enrolment.covered_to, contract_span)
+            # Nothing is billed outside membership, whatever the cover's dates say.
+            covered = _within_membership(covered, enrolment.member)
             if covered is None:
                 continue
             days = rules.days_in(covered)
@@ -345,19 +392,29 @@ def invoice_run_preview(
         )
         member_ids = {a.member_id for a in assignments}
         covers: dict[int, list[rules.DateRange]] = defaultdict(list)
-        for member_id, start, end in (
+        for member_id, start, end, contract_start, contract_end in (
             CoverEnrolment.objects.filter(member_id__in=member_ids, covered_from__lte=fee_span[1])
             .exclude(contract__status=ContractStatus.DRAFT)
             .exclude(covered_to__lt=fee_span[0])
-            .values_list("member_id", "covered_from", "covered_to")
+            .values_list(
+                "member_id",
+                "covered_from",
+                "covered_to",
+                "contract__start_date",
+                "contract__end_date",
+            )
         ):
-            clipped = rules.clip(start, end, fee_span)
+            # Only the days the contract bills are covered: a cover's days outside its
+            # contract's dates are billed to the member, so no day is billed to nobody.
+            in_contract = rules.clip(contract_start, contract_end, fee_span)
+            clipped = in_contract and rules.clip(start, end, in_contract)
             if clipped:
                 covers[member_id].append(clipped)
         member_drafts: dict[int, InvoiceDraft] = {}
+        held: set[int] = set()
         for assignment in assignments:
             member, plan = assignment.member, assignment.plan
-            if member.pk in invoiced_members:
+            if member.pk in invoiced_members or member.pk in held:
                 continue
             if plan.period == FeePeriod.YEARLY:
                 if period.month != 12:
@@ -365,7 +422,9 @@ def invoice_run_preview(
                 plan_span, days_in_period = year_span, rules.days_in(year_span)
             else:
                 plan_span, days_in_period = span, days_in_month
-            on_plan = rules.clip(assignment.valid_from, assignment.valid_to, plan_span)
+            on_plan = _within_membership(
+                rules.clip(assignment.valid_from, assignment.valid_to, plan_span), member
+            )
             if on_plan is None:
                 continue
             for start, end in rules.subtract(on_plan, covers[member.pk]):
@@ -384,8 +443,22 @@ def invoice_run_preview(
                         member_id=member.pk,
                     )
                 if draft.currency != plan.currency:
-                    problems.append(f"{member.full_name}: fee plans in two currencies")
-                    continue
+                    # Held, not issued short: the problem is shown in the preview, the run
+                    # result and the scheduled run's log and audit trail.
+                    held.add(member.pk)
+                    problems.append(
+                        _(
+                            "%(member)s (#%(number)s): fee plans in two currencies "
+                            "(%(first)s, %(second)s) in this period; their invoice is held."
+                        )
+                        % {
+                            "member": member.full_name,
+                            "number": member.number,
+                            "first": draft.currency,
+                            "second": plan.currency,
+                        }
+                    )
+                    break
                 draft.lines.append(
                     LineDraft(
                         description=f"{plan.name} ({plan.get_period_display()})",
@@ -399,7 +472,9 @@ def invoice_run_preview(
                     )
                 )
         already += len(invoiced_members & member_ids)
-        drafts.extend(d for d in member_drafts.values() if d.lines and d.total > 0)
+        drafts.extend(
+            d for d in member_drafts.values() if d.member_id not in held and d.lines and d.total > 0
+        )
     return RunPreview(drafts=drafts, already_invoiced=already, problems=problems)
 
 

@@ -3,7 +3,7 @@
 import datetime
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,7 +23,6 @@ from billing.models import (
     ContractStatus,
     CoverEnrolment,
     CreditNote,
-    DeliveryStatus,
     DirectCareContract,
     DocumentNumberCounter,
     DocumentSeries,
@@ -36,6 +35,8 @@ from billing.models import (
     Payment,
     StatementStatus,
 )
+from clinic.delivery import SENDABLE, deliver_once, delivery_requeue
+from members.models import Member
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
@@ -66,6 +67,18 @@ def _overlapping_active(contract: DirectCareContract):
 
 @transaction.atomic
 def contract_save(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
+    """Create a contract, or correct a draft one (its status changes by transition only)."""
+    if contract.pk is not None:
+        # Re-read under a lock: the page checked "draft" on a copy read earlier, and the
+        # contract may have been activated since; its terms are then what was invoiced.
+        saved = DirectCareContract.objects.select_for_update().get(pk=contract.pk)
+        if saved.status != ContractStatus.DRAFT:
+            raise ValidationError(_("Only a draft contract can be changed."))
+        contract.status = saved.status
+    return _contract_write(contract=contract, actor=actor)
+
+
+def _contract_write(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
     contract.currency = (contract.currency or settings.CLINIC_CURRENCY).upper()
     contract.full_clean()
     if contract.status == ContractStatus.ACTIVE:
@@ -109,17 +122,106 @@ def contract_transition(
             raise ValidationError(_("Give the date the contract ends."))
         if end_date < contract.start_date:
             raise ValidationError(_("A contract cannot end before it starts."))
+        billed_after = (
+            Invoice.objects.filter(contract=contract, lines__end__gt=end_date)
+            .order_by("period")
+            .first()
+        )
+        if billed_after is not None:
+            raise ValidationError(
+                _(
+                    "Invoice %(number)s already bills this contract for %(period)s, after "
+                    "%(date)s; a contract cannot end inside an invoiced period. End it on or "
+                    "after the last invoiced day, and correct later days with a credit note."
+                )
+                % {
+                    "number": billed_after.number,
+                    "period": f"{billed_after.period:%Y-%m}",
+                    "date": end_date,
+                }
+            )
         contract.end_date = end_date
-        # Cover cannot outlast the contract.
-        contract.enrolments.filter(
-            Q(covered_to__isnull=True) | Q(covered_to__gt=end_date), covered_from__lte=end_date
-        ).update(covered_to=end_date)
+        # Cover cannot outlast the contract: cover that would start after the end is
+        # removed (it never billed a day), the rest ends with the contract.
+        _covers_end(contract.enrolments.all(), on=end_date, actor=actor)
     contract.status = to
-    contract_save(contract=contract, actor=actor)
+    _contract_write(contract=contract, actor=actor)
     BillingEvent.objects.create(
         action=f"contract_{to}", contract=contract, actor=actor, detail=contract.reference
     )
     return contract
+
+
+def _covers_end(enrolments, *, on: datetime.date, actor=None) -> None:
+    """End ``enrolments`` on ``on``: those starting later are removed, with an audit row."""
+    later = list(enrolments.filter(covered_from__gt=on).select_related("contract"))
+    BillingEvent.objects.bulk_create(
+        [
+            BillingEvent(
+                action="cover_removed",
+                contract=enrolment.contract,
+                actor=actor,
+                detail=f"member {enrolment.member_id} from {enrolment.covered_from}",
+            )
+            for enrolment in later
+        ]
+    )
+    CoverEnrolment.objects.filter(pk__in=[e.pk for e in later]).delete()
+    ending = enrolments.filter(Q(covered_to__isnull=True) | Q(covered_to__gt=on))
+    BillingEvent.objects.bulk_create(
+        [
+            BillingEvent(
+                action="cover_ended",
+                contract_id=contract_id,
+                actor=actor,
+                detail=f"member {member_id} to {on}",
+            )
+            for contract_id, member_id in ending.values_list("contract_id", "member_id")
+        ]
+    )
+    ending.update(covered_to=on)
+
+
+@transaction.atomic
+def member_billing_end(*, member_id: int, on: datetime.date, actor=None) -> None:
+    """Billing's side of a member leaving (``members.services.member_cease``): every anchor
+    cover of the member ends on ``on``; cover starting later is removed.
+
+    The caller holds the member's row lock, as every cover write does, so no cover can be
+    added beside this. Invoices already issued stay as they are: days they bill after
+    ``on`` are corrected with credit notes (``selectors.invoices_billing_member_after``).
+    """
+    _covers_end(CoverEnrolment.objects.filter(member_id=member_id), on=on, actor=actor)
+
+
+def _refuse_invoiced(
+    *,
+    member_id: int,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    contract_id: int | None = None,
+    fee: bool = False,
+) -> None:
+    """Refuse a cover or fee-plan change on days an issued invoice already bills (or a run
+    already passed): backdated changes are refused, never silently lost or billed twice."""
+    invoice = selectors.invoice_billing_member_days(
+        member_id=member_id, start=start, end=end, contract_id=contract_id, fee=fee
+    )
+    if invoice is not None:
+        raise ValidationError(
+            _(
+                "The period %(period)s is already invoiced (invoice %(number)s); a change "
+                "from %(date)s would make it wrong. Choose a date after that period."
+            )
+            % {"period": f"{invoice.period:%Y-%m}", "number": invoice.number, "date": start}
+        )
+
+
+def member_billing_change_check(
+    *, member_id: int, start: datetime.date, end: datetime.date | None = None, fee: bool = False
+) -> None:
+    """For members' fee-plan changes: refused (ValidationError) inside an invoiced period."""
+    _refuse_invoiced(member_id=member_id, start=start, end=end, fee=fee)
 
 
 def _check_enrolment(*, contract, member, covered_from, covered_to, exclude_pk=None) -> None:
@@ -157,10 +259,18 @@ def enrolment_add(
     covered_to: datetime.date | None = None,
     actor=None,
 ) -> CoverEnrolment:
+    # Lock the member, then re-read the contract: two covers added at once for one member
+    # (on any contracts) queue here, and the second sees the first when checking overlap.
+    Member.objects.select_for_update().get(pk=member.pk)
+    # And the contract: one being ended at the same moment cannot gain cover past its end.
+    contract = DirectCareContract.objects.select_for_update().get(pk=contract.pk)
     if contract.status == ContractStatus.ENDED:
         raise ValidationError(_("This contract has ended; no one can be added to it."))
     _check_enrolment(
         contract=contract, member=member, covered_from=covered_from, covered_to=covered_to
+    )
+    _refuse_invoiced(
+        member_id=member.pk, start=covered_from, end=covered_to, contract_id=contract.pk
     )
     enrolment = CoverEnrolment.objects.create(
         contract=contract, member=member, covered_from=covered_from, covered_to=covered_to
@@ -175,10 +285,18 @@ def enrolment_add(
 def enrolment_end(
     *, enrolment: CoverEnrolment, covered_to: datetime.date, actor=None
 ) -> CoverEnrolment:
+    Member.objects.select_for_update().get(pk=enrolment.member_id)
+    enrolment = CoverEnrolment.objects.select_related("contract").get(pk=enrolment.pk)
     if covered_to < enrolment.covered_from:
         raise ValidationError(_("Cover cannot end before it starts."))
     if enrolment.covered_to and covered_to > enrolment.covered_to:
         raise ValidationError(_("This cover already ends earlier."))
+    _refuse_invoiced(
+        member_id=enrolment.member_id,
+        start=covered_to + datetime.timedelta(days=1),
+        end=enrolment.covered_to,
+        contract_id=enrolment.contract_id,
+    )
     enrolment.covered_to = covered_to
     enrolment.save(update_fields=["covered_to"])
     BillingEvent.objects.create(
@@ -284,6 +402,12 @@ def roster_parse(*, contract: DirectCareContract, text: str) -> tuple[list[Roste
                 covered_from=dates["covered_from"],
                 covered_to=dates["covered_to"],
             )
+            _refuse_invoiced(
+                member_id=member.pk,
+                start=dates["covered_from"],
+                end=dates["covered_to"],
+                contract_id=contract.pk,
+            )
         except ValidationError as error:
             errors.append(_("Row %(row)d: %(error)s") % {"row": line, "error": error.messages[0]})
             continue
@@ -333,6 +457,8 @@ def _take_numbers(*, series: str, year: int, count: int) -> list[str]:
 class RunResult:
     created: list[int]
     already_invoiced: int
+    # Invoices held back, with why (e.g. a member's fee plans in two currencies).
+    problems: list[str] = field(default_factory=list)
 
 
 def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
@@ -443,7 +569,19 @@ def invoice_run(
         if after_batch:
             after_batch(ids)
     logger.info("Invoice run for %s issued %d invoices", period, len(created))
-    return RunResult(created=created, already_invoiced=preview.already_invoiced)
+    if preview.problems:
+        for problem in preview.problems:
+            logger.warning("Invoice run for %s held: %s", period, problem)
+        with transaction.atomic():
+            BillingEvent.objects.bulk_create(
+                [
+                    BillingEvent(action="invoice_held", detail=problem[:255])
+                    for problem in preview.problems
+                ]
+            )
+    return RunResult(
+        created=created, already_invoiced=preview.already_invoiced, problems=preview.problems
+    )
 
 
 # --- Status, payments and credit notes ------------------------------------------------------
@@ -619,17 +757,22 @@ def invoices_mark_overdue_and_remind(*, today: datetime.date) -> tuple[int, int]
     late = Invoice.objects.filter(
         status__in=(InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID), due_date__lt=today
     )
-    late_ids = list(late.values_list("pk", flat=True))
+    # Locked, and the update keeps the condition: a payment committing at the same moment
+    # is waited for, and its invoice (now paid) no longer matches, so it is never overwritten.
+    late_ids = list(late.select_for_update().order_by("pk").values_list("pk", flat=True))
     # A bulk move, allowed by INVOICE_TRANSITIONS for both statuses, with its audit rows.
-    Invoice.objects.filter(pk__in=late_ids).update(status=InvoiceStatus.OVERDUE)
+    late.filter(pk__in=late_ids).update(status=InvoiceStatus.OVERDUE)
     BillingEvent.objects.bulk_create(
         [BillingEvent(action="invoice_overdue", invoice_id=pk) for pk in late_ids]
     )
     steps = sorted(settings.CLINIC_REMINDER_STEPS_DAYS)
+    # Locked so that two runs at once queue here and the second sees the first's
+    # reminders, rather than failing on the one-reminder-per-step constraint.
     overdue = list(
-        Invoice.objects.filter(status=InvoiceStatus.OVERDUE).values_list(
-            "pk", "due_date", "bill_to_email"
-        )
+        Invoice.objects.filter(status=InvoiceStatus.OVERDUE)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "due_date", "bill_to_email")
     )
     sent_steps: dict[int, int] = {}
     for invoice_id, step in InvoiceEmail.objects.filter(
@@ -687,7 +830,10 @@ def invoice_render_pdf(*, invoice_id: int) -> Invoice:
         with translation.override(language):
             data = render_pdf("billing/pdf/invoice.html", _pdf_context(invoice))
         invoice.pdf.save(f"invoice-{invoice.number}.pdf", ContentFile(data), save=False)
-        invoice.save(update_fields=["pdf"])
+        # Conditional: of two workers rendering at once, the first stored PDF is kept.
+        if not Invoice.objects.filter(pk=invoice.pk, pdf="").update(pdf=invoice.pdf.name):
+            invoice.pdf.storage.delete(invoice.pdf.name)
+            invoice.refresh_from_db(fields=["pdf"])
     return invoice
 
 
@@ -701,7 +847,9 @@ def credit_note_render_pdf(*, credit_note_id: int) -> CreditNote:
             {"note": note, "invoice": note.invoice},
         )
         note.pdf.save(f"credit-note-{note.number}.pdf", ContentFile(data), save=False)
-        CreditNote.objects.filter(pk=note.pk).update(pdf=note.pdf.name)
+        if not CreditNote.objects.filter(pk=note.pk, pdf="").update(pdf=note.pdf.name):
+            note.pdf.storage.delete(note.pdf.name)
+            note.refresh_from_db(fields=["pdf"])
     return note
 
 
@@ -723,23 +871,15 @@ def invoice_email_queue(
             credit_note=None,
             defaults={"recipient": invoice.bill_to_email},
         )
-    if email.status != DeliveryStatus.SENT:
+    # Only a sendable email is queued: an unknown one waits for staff to check and resend.
+    if email.status in SENDABLE:
         email_id = email.pk
         transaction.on_commit(lambda: _queue_emails([email_id]))
     return email
 
 
-def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> InvoiceEmail:
-    """Send one invoice email with its PDF attached, recording the attempt and outcome.
-
-    Transient failures are re-raised so the task retries with backoff; every attempt is
-    counted first and committed, so the invoice page shows it even if the worker dies.
-    """
-    email = InvoiceEmail.objects.select_related("invoice", "credit_note").get(pk=email_id)
-    if email.status == DeliveryStatus.SENT:
-        return email
-    # F(): a retry racing a late first attempt must not lose a count.
-    InvoiceEmail.objects.filter(pk=email_id).update(attempts=F("attempts") + 1)
+def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
+    """The message of one invoice email, with its PDF attached (rendered if still missing)."""
     invoice, note = email.invoice, email.credit_note
     if email.kind == EmailKind.CREDIT_NOTE:
         document = note.pdf if note.pdf else credit_note_render_pdf(credit_note_id=note.pk).pdf
@@ -768,17 +908,44 @@ def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> Invoice
     )
     with document.open("rb") as handle:
         message.attach(filename, handle.read(), "application/pdf")
-    try:
-        message.send()
-    except Exception as error:
-        InvoiceEmail.objects.filter(pk=email_id).update(
-            status=DeliveryStatus.GAVE_UP if final_attempt else DeliveryStatus.FAILED,
-            last_error=str(error)[:255],
-        )
-        raise
-    InvoiceEmail.objects.filter(pk=email_id).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    return message
+
+
+def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> InvoiceEmail:
+    """Send one invoice email with its PDF attached, at most once (``clinic.delivery``).
+
+    Transient failures are re-raised so the task retries with backoff. An attempt whose
+    outcome was never recorded (the worker died, the database failed after the send) is
+    not sent again: it becomes "unknown", for staff to check and resend deliberately.
+    """
+    deliver_once(
+        InvoiceEmail.objects.select_related("invoice", "credit_note"),
+        email_id,
+        build=_invoice_email_message,
+        final_attempt=final_attempt,
     )
+    return InvoiceEmail.objects.get(pk=email_id)
+
+
+@transaction.atomic
+def invoice_email_resend(*, email_id: int, actor=None) -> InvoiceEmail:
+    """Staff checked that an unknown or failed email did not arrive: send it again.
+
+    Refused for an email that is queued, being sent or sent, so a double click or a stale
+    page never sends a second copy.
+    """
+    email = InvoiceEmail.objects.select_related("invoice").get(pk=email_id)
+    if not delivery_requeue(InvoiceEmail.objects.all(), email_id):
+        raise ValidationError(
+            _("This email is not failed or unknown; it cannot be sent again from here.")
+        )
+    BillingEvent.objects.create(
+        action="invoice_email_resent",
+        invoice=email.invoice,
+        actor=actor,
+        detail=f"{email.kind} {email.pk}",
+    )
+    transaction.on_commit(lambda: _queue_emails([email_id]))
     email.refresh_from_db()
     return email
 

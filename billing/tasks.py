@@ -1,20 +1,25 @@
 """Billing's Celery tasks: thin, take ids, call a service. Schedules live in settings."""
 
 import datetime
-from smtplib import SMTPException
 
 from celery import shared_task
 from django.utils import timezone
 
 from billing import rules, services
+from clinic.delivery import TRANSIENT_ERRORS
 
 
 @shared_task
-def run_monthly_invoicing(period: str | None = None) -> int:
-    """Periodic (1st of the month): invoice the month just ended. Safe to run again."""
+def run_monthly_invoicing(period: str | None = None) -> dict:
+    """Periodic (1st of the month): invoice the month just ended. Safe to run again.
+
+    Its report (the task result, also logged and in the billing audit trail) counts the
+    invoices issued and lists those held back with the reason.
+    """
     today = timezone.localdate()
     month = datetime.date.fromisoformat(period) if period else rules.previous_month(today)
-    return len(services.invoice_run(period=month, today=today).created)
+    result = services.invoice_run(period=month, today=today)
+    return {"issued": len(result.created), "held": result.problems}
 
 
 @shared_task
@@ -51,12 +56,14 @@ def deliver_credit_note(credit_note_id: int) -> None:
 
 @shared_task(
     bind=True,
-    autoretry_for=(SMTPException, OSError),
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=5,
 )
 def send_invoice_email(self, email_id: int) -> None:
+    """Send one invoice, credit note or reminder email at most once (``clinic.delivery``)."""
     services.invoice_email_send(
         email_id=email_id, final_attempt=self.request.retries >= self.max_retries
     )

@@ -19,6 +19,7 @@ from billing.models import (
     ContractStatus,
     CoverEnrolment,
     DirectCareContract,
+    InvoiceEmail,
     InvoiceStatus,
 )
 from clinic.access import role_required
@@ -336,6 +337,20 @@ def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _invoice_page(
         request, invoice, forms.PaymentForm(auto_id="payment_%s"), form, status=400
     )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def invoice_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send again an email whose delivery failed or is unknown, once staff have checked."""
+    email = get_object_or_404(InvoiceEmail, pk=pk)
+    try:
+        services.invoice_email_resend(email_id=email.pk, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("The email is queued to be sent again."))
+    return redirect("billing:invoice_detail", pk=email.invoice_id)
 
 
 @role_required(Role.ADMINISTRATOR)

@@ -17,6 +17,7 @@ from members.models import (
     PaymentMethod,
     ShareClass,
 )
+from members.services import FEE_PLAN_TERMS_FIXED
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -123,7 +124,8 @@ class StatusChangeForm(forms.Form):
 
     def __init__(self, *args, member: Member, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        allowed = STATUS_TRANSITIONS[MemberStatus(member.status)]
+        # Applying again is done by the former member, through the Join form.
+        allowed = STATUS_TRANSITIONS[MemberStatus(member.status)] - {MemberStatus.APPLICANT}
         self.fields["to_status"].choices = [
             (value, label) for value, label in MemberStatus.choices if value in allowed
         ]
@@ -225,3 +227,17 @@ class FeePlanForm(forms.ModelForm):
         if len(value) != 3 or not value.isalpha():
             raise forms.ValidationError(_("Use a three-letter ISO 4217 code."))
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        # Compared with the saved plan: the service refuses the same under a lock.
+        saved = FeePlan.objects.get(pk=self.instance.pk)
+        terms = ("amount", "currency", "period")
+        if (
+            any(name in cleaned and cleaned[name] != getattr(saved, name) for name in terms)
+            and saved.assignments.exists()
+        ):
+            raise forms.ValidationError(FEE_PLAN_TERMS_FIXED)
+        return cleaned

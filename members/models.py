@@ -15,6 +15,7 @@ class MemberStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
     LAPSED = "lapsed", _("Lapsed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPELLED = "expelled", _("Expelled")
     DECEASED = "deceased", _("Deceased")
     # An application the administrators turned down: never admitted, so no number.
     REJECTED = "rejected", _("Application rejected")
@@ -26,21 +27,35 @@ class MemberStatus(models.TextChoices):
 STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     MemberStatus.APPLICANT: frozenset({MemberStatus.ACTIVE, MemberStatus.REJECTED}),
     MemberStatus.ACTIVE: frozenset(
-        {MemberStatus.SUSPENDED, MemberStatus.LAPSED, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
+        {
+            MemberStatus.SUSPENDED,
+            MemberStatus.LAPSED,
+            MemberStatus.WITHDRAWN,
+            MemberStatus.DECEASED,
+            MemberStatus.EXPELLED,
+        }
     ),
     MemberStatus.SUSPENDED: frozenset(
-        {MemberStatus.ACTIVE, MemberStatus.LAPSED, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
+        {
+            MemberStatus.ACTIVE,
+            MemberStatus.LAPSED,
+            MemberStatus.WITHDRAWN,
+            MemberStatus.DECEASED,
+            MemberStatus.EXPELLED,
+        }
     ),
     MemberStatus.LAPSED: frozenset(
-        {MemberStatus.ACTIVE, MemberStatus.WITHDRAWN, MemberStatus.DECEASED}
+        {MemberStatus.ACTIVE, MemberStatus.WITHDRAWN, MemberStatus.DECEASED, MemberStatus.EXPELLED}
     ),
-    MemberStatus.WITHDRAWN: frozenset(),
+    # A former member may apply again (readmission starts a new membership).
+    MemberStatus.WITHDRAWN: frozenset({MemberStatus.APPLICANT}),
     MemberStatus.DECEASED: frozenset(),
+    MemberStatus.EXPELLED: frozenset(),
     # A rejected applicant may apply again.
     MemberStatus.REJECTED: frozenset({MemberStatus.APPLICANT}),
 }
 # Statuses that end membership: the register shows the date ceased.
-CEASED_STATUSES = frozenset({MemberStatus.WITHDRAWN, MemberStatus.DECEASED})
+CEASED_STATUSES = frozenset({MemberStatus.WITHDRAWN, MemberStatus.DECEASED, MemberStatus.EXPELLED})
 STATUSES_WITHOUT_NUMBER = frozenset({MemberStatus.APPLICANT, MemberStatus.REJECTED})
 
 

@@ -10,12 +10,14 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from clinic.roles import Role, grant_role
 from members.models import (
@@ -44,6 +46,7 @@ STATUSES_NEEDING_A_REASON = frozenset(
         MemberStatus.LAPSED,
         MemberStatus.WITHDRAWN,
         MemberStatus.DECEASED,
+        MemberStatus.EXPELLED,
         MemberStatus.REJECTED,
     }
 )
@@ -95,11 +98,46 @@ def _transition(
 def member_change_status(
     *, member: Member, to_status: str, by, reason: str = "", on: datetime.date | None = None
 ) -> Member:
-    """Suspend, lapse, reinstate, record a withdrawal or death (admission: ``member_approve``)."""
+    """Suspend, lapse, reinstate, record a withdrawal or death (admission: ``member_approve``).
+
+    Every ceased status goes through ``member_cease``, so leaving always ends billing.
+    """
+    if to_status in CEASED_STATUSES:
+        return member_cease(member=member, to_status=to_status, by=by, reason=reason, on=on)
     member = _lock(member)
     if member.status == MemberStatus.APPLICANT:
         raise ValidationError(_("Applications are approved or rejected from the application."))
+    if to_status == MemberStatus.APPLICANT and to_status in STATUS_TRANSITIONS[member.status]:
+        raise ValidationError(_("A former member applies again through the Join form."))
     _transition(member, to_status=to_status, by=by, reason=reason, on=on or timezone.localdate())
+    return member
+
+
+@transaction.atomic
+def member_cease(
+    *, member: Member, to_status: str, by, reason: str, on: datetime.date | None = None
+) -> Member:
+    """The member leaves the cooperative (withdrawal, death): the one place leaving is
+    recorded, and the seam between membership and billing.
+
+    In the same transaction as the status change, the member's fee plan ends on the ceased
+    date (a plan starting later is removed) and billing ends every anchor cover on it
+    (``billing.services.member_billing_end``). The member row stays locked until commit, so
+    no plan or cover can be added beside it. Invoices already issued for days after the
+    ceased date are not changed; the office credits them
+    (``billing.selectors.invoices_billing_member_after`` lists them).
+    """
+    from billing.services import member_billing_end
+
+    if to_status not in CEASED_STATUSES:
+        raise ValidationError(_("This status does not end membership."))
+    member = _lock(member)
+    on = on or timezone.localdate()
+    _transition(member, to_status=to_status, by=by, reason=reason, on=on)
+    plans = FeePlanAssignment.objects.select_for_update().filter(member=member)
+    plans.filter(valid_from__gt=on).delete()
+    plans.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).update(valid_to=on)
+    member_billing_end(member_id=member.pk, on=on, actor=by)
     return member
 
 
@@ -136,7 +174,7 @@ def member_apply(
     member = None
     if user is not None:
         member = Member.objects.select_for_update().filter(user=user).first()
-        if member is None or member.status != MemberStatus.REJECTED:
+        if member is None or member.status not in (MemberStatus.REJECTED, MemberStatus.WITHDRAWN):
             user_id = user.pk
             transaction.on_commit(lambda: tasks.send_already_registered_email.delay(user_id))
             return None
@@ -210,8 +248,11 @@ def member_approve(*, member: Member, by, base_url: str, on: datetime.date | Non
     if member.number is None:
         member.number = _next_member_number()
     member.admitted_on = on
+    # Readmission starts fresh: a new membership from ``on``; the plans and cover of the
+    # earlier one ended when they left and are not brought back.
+    member.ceased_on = None
     member.decision_reason = ""
-    member.save(update_fields=["number", "admitted_on", "decision_reason"])
+    member.save(update_fields=["number", "admitted_on", "ceased_on", "decision_reason"])
     _transition(member, to_status=MemberStatus.ACTIVE, by=by, reason=_("Admitted"), on=on)
     grant_role(member.user, Role.MEMBER)
     if member.payment_method == PaymentMethod.FEE_PLAN and member.requested_fee_plan_id:
@@ -293,6 +334,9 @@ def member_record_orientation(*, member: Member, attended_on: datetime.date) -> 
 
 
 def _assign_plan(member: Member, *, plan: FeePlan, valid_from: datetime.date) -> FeePlanAssignment:
+    # Lock the plan: ``fee_plan_save`` checks "nobody is on it" under the same lock before
+    # changing its price terms, so a plan cannot change while a member is being put on it.
+    plan = FeePlan.objects.select_for_update().get(pk=plan.pk)
     current = (
         FeePlanAssignment.objects.select_for_update()
         .filter(member=member, valid_to__isnull=True)
@@ -316,15 +360,21 @@ def fee_plan_assign(
     *, member: Member, plan: FeePlan, valid_from: datetime.date
 ) -> FeePlanAssignment:
     """Put a member on a plan from a date; the plan they were on ends the day before."""
+    from billing.services import member_billing_change_check
+
     member = _lock(member)
     if member.status not in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED, MemberStatus.LAPSED):
         raise ValidationError(_("Only current members can be put on a fee plan."))
+    # Backdating into a period already invoiced is refused, never silently lost.
+    member_billing_change_check(member_id=member.pk, start=valid_from, fee=True)
     return _assign_plan(member, plan=plan, valid_from=valid_from)
 
 
 @transaction.atomic
 def fee_plan_end(*, member: Member, valid_to: datetime.date) -> FeePlanAssignment:
     """End the member's plan, e.g. when an anchor organization's contract covers them."""
+    from billing.services import member_billing_change_check
+
     member = _lock(member)
     current = (
         FeePlanAssignment.objects.select_for_update()
@@ -335,9 +385,17 @@ def fee_plan_end(*, member: Member, valid_to: datetime.date) -> FeePlanAssignmen
         raise ValidationError(_("The member is not on a fee plan."))
     if valid_to < current.valid_from:
         raise ValidationError(_("A plan cannot end before it started."))
+    # Ending it inside a period already invoiced would make that invoice wrong.
+    member_billing_change_check(member_id=member.pk, start=valid_to + datetime.timedelta(days=1))
     current.valid_to = valid_to
     current.save(update_fields=["valid_to"])
     return current
+
+
+FEE_PLAN_TERMS_FIXED = _lazy(
+    "Members are on this plan, so its amount, period and currency cannot change: "
+    "create a new plan and reassign members."
+)
 
 
 @transaction.atomic
@@ -350,9 +408,19 @@ def fee_plan_save(
     period: str,
     is_available: bool,
 ) -> FeePlan:
-    plan = plan or FeePlan()
+    amount = amount.quantize(CENT, ROUND_HALF_UP)
+    currency = (currency or settings.CLINIC_CURRENCY).upper()
+    if plan is None or plan.pk is None:
+        plan = FeePlan()
+    else:
+        # Re-read under a lock: the instance may carry unsaved form values, and a member
+        # being put on the plan at the same moment must see the terms it keeps.
+        plan = FeePlan.objects.select_for_update().get(pk=plan.pk)
+        changed = (plan.amount, plan.currency, plan.period) != (amount, currency, period)
+        if changed and plan.assignments.exists():
+            raise ValidationError(FEE_PLAN_TERMS_FIXED)
     plan.name, plan.period, plan.is_available = name.strip(), period, is_available
-    plan.amount = amount.quantize(CENT, ROUND_HALF_UP)
+    plan.amount = amount
     plan.currency = currency
     plan.save()
     return plan

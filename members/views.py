@@ -285,7 +285,7 @@ def _member_action(
 @require_POST
 @role_required(ADMIN)
 def member_status(request: HttpRequest, pk: int) -> HttpResponse:
-    return _member_action(
+    response = _member_action(
         request,
         pk,
         form_name="status_form",
@@ -296,6 +296,28 @@ def member_status(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         done=_("The status change is recorded."),
     )  # fmt: skip
+    if response.status_code == 302:
+        _warn_invoiced_after_leaving(request, pk)
+    return response
+
+
+def _warn_invoiced_after_leaving(request: HttpRequest, pk: int) -> None:
+    """Invoices issued before a late-recorded leaving may bill days after it: name them."""
+    from billing.selectors import invoices_billing_member_after
+
+    member = selectors.member_for_admin(pk)
+    if member.ceased_on is None:
+        return
+    numbers = [i.number for i in invoices_billing_member_after(member_id=pk, on=member.ceased_on)]
+    if numbers:
+        messages.warning(
+            request,
+            _(
+                "Invoices %(numbers)s already bill days after %(date)s; correct them with "
+                "credit notes."
+            )
+            % {"numbers": ", ".join(numbers), "date": member.ceased_on},
+        )
 
 
 @require_POST
@@ -536,9 +558,13 @@ def fee_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     saved_name = plan.name
     form = forms.FeePlanForm(request.POST or None, instance=plan)
     if request.method == "POST" and form.is_valid():
-        services.fee_plan_save(plan=plan, **form.cleaned_data)
-        messages.success(request, _("The fee plan is saved."))
-        return redirect("members:fee_plans")
+        try:
+            services.fee_plan_save(plan=plan, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The fee plan is saved."))
+            return redirect("members:fee_plans")
     return render(
         request,
         "members/fee_plan_edit.html",
