@@ -107,7 +107,7 @@ def test_member_numbers_are_never_reused_after_the_highest_member_leaves_the_reg
     applicant.refresh_from_db()
     # A repair that takes the highest number off the register (a member and their status
     # history can no longer be deleted: the history is immutable in the database).
-    Member.objects.filter(pk=applicant.pk).update(number=None)
+    Member.objects.filter(pk=applicant.pk).update(number=None, status=MemberStatus.REJECTED)
     later = ApplicantFactory()
     services.member_approve(member=later, by=admin, base_url=BASE_URL)
     later.refresh_from_db()
