@@ -169,6 +169,22 @@ class CreditNoteForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255)
 
 
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount refunded"), max_digits=12, decimal_places=2, min_value=0.01
+    )
+    refunded_on = forms.DateField(label=_("Date refunded"), widget=DATE, initial=timezone.localdate)
+    method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+    def clean_refunded_on(self):
+        refunded_on = self.cleaned_data["refunded_on"]
+        if refunded_on > timezone.localdate():
+            raise forms.ValidationError(_("A refund cannot be recorded in the future."))
+        return refunded_on
+
+
 class ValueReportForm(forms.Form):
     start = MonthField(label=_("From month"))
     end = MonthField(label=_("To month"))

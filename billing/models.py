@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 # DeliveryStatus is re-exported: billing's email rows use the shared delivery states.
 from clinic.delivery import DeliveryStatus, EmailDelivery  # noqa: F401
-from members.models import Member
+from members.models import ImmutableModel, Member
 
 
 def clinic_currency() -> str:
@@ -184,12 +184,15 @@ UNPAID_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceSt
 INVOICE_MUTABLE_FIELDS = frozenset({"status", "pdf"})
 
 
-class Invoice(models.Model):
+class Invoice(ImmutableModel):
     """An issued invoice, to an anchor (for a contract) or to a member (for their fee).
 
     Issued invoices are immutable: only status and the stored PDF change afterwards;
-    corrections are credit notes.
+    corrections are credit notes and refunds. A PostgreSQL trigger refuses any other
+    change (billing migration 0003).
     """
+
+    MUTABLE_FIELDS = INVOICE_MUTABLE_FIELDS
 
     number = models.CharField(_("number"), max_length=32, unique=True)
     contract = models.ForeignKey(
@@ -260,7 +263,7 @@ class Invoice(models.Model):
         raise ValidationError(_("An issued invoice cannot be deleted; issue a credit note."))
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(ImmutableModel):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
     description = models.CharField(_("description"), max_length=255)
     # The covered member (contract lines) or the member on the plan (fee lines).
@@ -289,8 +292,11 @@ class InvoiceLine(models.Model):
         raise ValidationError(_("Lines of an issued invoice cannot be deleted."))
 
 
-class CreditNote(models.Model):
-    """A correction of an issued invoice: an amount credited back, with a reason."""
+class CreditNote(ImmutableModel):
+    """A correction of an issued invoice: an amount credited back, with a reason.
+    Only its stored PDF is written later."""
+
+    MUTABLE_FIELDS = frozenset({"pdf"})
 
     number = models.CharField(_("number"), max_length=32, unique=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
@@ -323,7 +329,7 @@ class PaymentMethod(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Payment(models.Model):
+class Payment(ImmutableModel):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
@@ -345,6 +351,41 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} on {self.paid_on}"
+
+
+class Refund(ImmutableModel):
+    """Money paid back on an invoice: its own entry, never an edit of a payment.
+
+    Only money the clinic owes back is refunded: what a credit note took off an invoice
+    that had already been paid (``refund_record``). The balance is total - paid -
+    credited + refunded.
+    """
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
+    # The payment the money is returned on, when it is known.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    refunded_on = models.DateField(_("date refunded"))
+    method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=255)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        ordering = ["refunded_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} refunded on {self.refunded_on}"
 
 
 class EmailKind(models.TextChoices):
@@ -385,7 +426,7 @@ class InvoiceEmail(EmailDelivery):
         return f"{self.get_kind_display()} {self.invoice} to {self.recipient}"
 
 
-class BillingEvent(models.Model):
+class BillingEvent(ImmutableModel):
     """Audit trail of billing writes, written in the same transaction as the write."""
 
     action = models.CharField(max_length=64)

@@ -3,23 +3,16 @@
 import calendar
 import datetime
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
-UNIT = Decimal("1")
-# ISO 4217 currencies without a minor unit: their amounts are whole numbers.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-     "VUV", "XAF", "XOF", "XPF"}
-)  # fmt: skip
+from clinic.money import quantize_money
 
 DateRange = tuple[datetime.date, datetime.date]
 
 
 def money(value: Decimal, currency: str = "") -> Decimal:
-    """Rounded half up to the currency's smallest unit (the cent unless it has none)."""
-    step = UNIT if currency.upper() in ZERO_DECIMAL_CURRENCIES else CENT
-    return Decimal(value).quantize(step, rounding=ROUND_HALF_UP).quantize(CENT)
+    """Rounded half up to the currency's own minor unit (``clinic.money``)."""
+    return quantize_money(value, currency)
 
 
 def month_start(day: datetime.date) -> datetime.date:

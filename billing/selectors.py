@@ -24,6 +24,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     Payment,
+    Refund,
 )
 from clinic.roles import Role, has_role
 
@@ -51,8 +52,9 @@ def member_ids_with_invoices_overdue(
         .annotate(
             paid=_sum_of(Payment, date_field="paid_on", up_to=as_of),
             credited=_sum_of(CreditNote, date_field="issue_date", up_to=as_of),
+            refunded=_sum_of(Refund, date_field="refunded_on", up_to=as_of),
         )
-        .filter(total__gt=F("paid") + F("credited"))
+        .filter(total__gt=F("paid") + F("credited") - F("refunded"))
         .values("member_id")
     )
     return Member.objects.filter(pk__in=unpaid).order_by().values("pk")
@@ -126,8 +128,15 @@ def _sum_of(
 
 
 def with_amounts(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """Annotate ``paid`` and ``credited``; the balance is ``total - paid - credited``."""
-    return invoices.annotate(paid=_sum_of(Payment), credited=_sum_of(CreditNote))
+    """Annotate ``paid``, ``credited`` and ``refunded``; the balance is ``balance_of``."""
+    return invoices.annotate(
+        paid=_sum_of(Payment), credited=_sum_of(CreditNote), refunded=_sum_of(Refund)
+    )
+
+
+def balance_of(invoice: Invoice) -> Decimal:
+    """total - paid - credited + refunded, of an invoice annotated by ``with_amounts``."""
+    return invoice.total - invoice.paid - invoice.credited + invoice.refunded
 
 
 def invoice_list(*, status: str = "") -> QuerySet[Invoice]:
@@ -188,7 +197,7 @@ def invoice_detail(pk: int) -> Invoice:
     return get_object_or_404(
         with_amounts(
             Invoice.objects.select_related("contract__anchor", "member__user").prefetch_related(
-                "lines__member", "payments", "credit_notes", "emails"
+                "lines__member", "payments", "credit_notes", "refunds", "emails"
             )
         ),
         pk=pk,
@@ -511,7 +520,7 @@ def aging_report(*, on: datetime.date) -> AgingReport:
     rows = []
     totals: dict[str, dict[str, Decimal]] = {}
     for invoice in invoices:
-        balance = invoice.total - invoice.paid - invoice.credited
+        balance = balance_of(invoice)
         if balance <= 0:
             continue
         days = (on - invoice.due_date).days

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,6 +33,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     Payment,
+    Refund,
     StatementStatus,
 )
 from clinic.delivery import SENDABLE, deliver_once, delivery_requeue
@@ -450,6 +451,24 @@ def _take_numbers(*, series: str, year: int, count: int) -> list[str]:
     return [f"{prefix}{year}-{n:06d}" for n in range(first, first + count)]
 
 
+def _last_issue_date(model, year: int) -> datetime.date | None:
+    """The latest date in a series and year; read under the counter's lock."""
+    return model.objects.filter(issue_date__year=year).aggregate(last=Max("issue_date"))["last"]
+
+
+def _not_before_last_issued(draft, last: datetime.date | None) -> None:
+    """Date a draft no earlier than the last document numbered in its series.
+
+    Numbers are taken in issue-date order, so an invoice dated before one already
+    numbered (a run for an earlier period after a later one, or after a contract invoice
+    dated on a billing day ahead) would get a higher number and an earlier date. It is
+    dated on the last issue date instead, its due date moved by as many days.
+    """
+    if last is not None and draft.issue_date < last:
+        draft.due_date += last - draft.issue_date
+        draft.issue_date = last
+
+
 # --- Invoice runs ---------------------------------------------------------------------------
 
 
@@ -476,6 +495,12 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
             period_keys = Invoice.objects.filter(period__in={d.period for d in in_year})
             done = set(period_keys.values_list("period", "contract_id", "member_id"))
             in_year = [d for d in in_year if (d.period, d.contract_id, d.member_id) not in done]
+            # Numbers follow issue dates: number in date order, and date no invoice before
+            # the last one already numbered in the series (see _not_before_last_issued).
+            last = _last_issue_date(Invoice, year)
+            in_year.sort(key=lambda d: d.issue_date)
+            for draft in in_year:
+                _not_before_last_issued(draft, last)
             for draft, number in zip(
                 in_year,
                 _take_numbers(series=DocumentSeries.INVOICE, year=year, count=len(in_year)),
@@ -562,7 +587,8 @@ def invoice_run(
         period=period, today=today, contract_ids=contract_ids, include_members=include_members
     )
     created: list[int] = []
-    drafts = preview.drafts
+    # Earlier-dated drafts first, so batches take numbers in issue-date order.
+    drafts = sorted(preview.drafts, key=lambda draft: draft.issue_date)
     for start in range(0, len(drafts), batch_size):
         ids = _issue_batch(drafts[start : start + batch_size])
         created.extend(ids)
@@ -627,9 +653,13 @@ def invoice_transition(*, invoice: Invoice, to: str, actor=None, detail: str = "
 
 
 def invoice_balance(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
-    """(paid, credited, balance) read from the database."""
+    """(paid, credited, balance) read from the database.
+
+    The balance is total - paid - credited + refunded. It is negative only when a credit
+    note took off more than was left to pay: money the clinic owes back (``refund_record``).
+    """
     fresh = selectors.with_amounts(Invoice.objects.filter(pk=invoice.pk)).get()
-    return fresh.paid, fresh.credited, fresh.total - fresh.paid - fresh.credited
+    return fresh.paid, fresh.credited, selectors.balance_of(fresh)
 
 
 def _settle(*, invoice: Invoice, today: datetime.date, actor=None) -> Invoice:
@@ -657,7 +687,7 @@ def payment_record(
     today: datetime.date | None = None,
 ) -> Payment:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    amount = rules.money(amount)
+    amount = rules.money(amount, invoice.currency)
     if amount <= 0:
         raise ValidationError(_("A payment must be more than zero."))
     if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
@@ -708,22 +738,30 @@ def credit_note_issue(
     """Correct an issued invoice by crediting part or all of what is still due on it."""
     today = today or timezone.localdate()
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    amount = rules.money(amount)
+    amount = rules.money(amount, invoice.currency)
     if amount <= 0:
         raise ValidationError(_("A credit note must be for more than zero."))
     if not reason.strip():
         raise ValidationError(_("Give the reason for the credit note."))
-    _paid, _credited, balance = invoice_balance(invoice)
-    if amount > balance:
+    # A paid invoice can be corrected too: the credit then becomes money owed back,
+    # returned with ``refund_record``. What was never billed cannot be credited.
+    _paid, credited, _balance = invoice_balance(invoice)
+    creditable = invoice.total - credited
+    if amount > creditable:
         raise ValidationError(
-            _("Only the %(balance)s %(currency)s still due on invoice %(number)s can be credited.")
-            % {"balance": balance, "currency": invoice.currency, "number": invoice.number}
+            _(
+                "Only the %(creditable)s %(currency)s not yet credited on invoice "
+                "%(number)s can be credited."
+            )
+            % {"creditable": creditable, "currency": invoice.currency, "number": invoice.number}
         )
     (number,) = _take_numbers(series=DocumentSeries.CREDIT_NOTE, year=today.year, count=1)
+    # Under the counter lock: never dated before the last credit note numbered this year.
+    issue_date = max(today, _last_issue_date(CreditNote, today.year) or today)
     note = CreditNote.objects.create(
         number=number,
         invoice=invoice,
-        issue_date=today,
+        issue_date=issue_date,
         amount=amount,
         currency=invoice.currency,
         reason=reason.strip(),
@@ -736,6 +774,65 @@ def credit_note_issue(
     note_id = note.pk
     transaction.on_commit(lambda: _queue_credit_note(note_id))
     return note
+
+
+@transaction.atomic
+def refund_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    refunded_on: datetime.date,
+    method: str,
+    reason: str,
+    reference: str = "",
+    payment: Payment | None = None,
+    actor=None,
+    today: datetime.date | None = None,
+) -> Refund:
+    """Record money paid back on an invoice, as its own entry.
+
+    Only a credit the clinic owes is refunded: at most minus the balance (what credit
+    notes took off an invoice already paid), so no balance goes below zero without an
+    explicit credit note, and a refund never makes an invoice due again.
+    """
+    today = today or timezone.localdate()
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    amount = rules.money(amount, invoice.currency)
+    if amount <= 0:
+        raise ValidationError(_("A refund must be for more than zero."))
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the refund."))
+    if refunded_on > today:
+        raise ValidationError(_("A refund cannot be recorded in the future."))
+    if payment is not None and payment.invoice_id != invoice.pk:
+        raise ValidationError(
+            _("That payment is not on invoice %(number)s.") % {"number": invoice.number}
+        )
+    _paid, _credited, balance = invoice_balance(invoice)
+    owed_back = max(-balance, Decimal(0))
+    if amount > owed_back:
+        raise ValidationError(
+            _(
+                "Only the %(owed)s %(currency)s credited on invoice %(number)s after it was "
+                "paid can be refunded; issue a credit note first."
+            )
+            % {"owed": owed_back, "currency": invoice.currency, "number": invoice.number}
+        )
+    refund = Refund.objects.create(
+        invoice=invoice,
+        payment=payment,
+        amount=amount,
+        currency=invoice.currency,
+        refunded_on=refunded_on,
+        method=method,
+        reference=reference,
+        reason=reason.strip(),
+        recorded_by=actor,
+    )
+    BillingEvent.objects.create(
+        action="refund_recorded", invoice=invoice, actor=actor, detail=f"{amount}"
+    )
+    return refund
 
 
 def _queue_credit_note(note_id: int) -> None:

@@ -27,6 +27,7 @@ urlpatterns = [
     path("invoices/<int:pk>/payments/", views.payment_create, name="payment_create"),
     path("invoices/<int:pk>/credit-notes/", views.credit_note_create, name="credit_note_create"),
     path("emails/<int:pk>/resend/", views.invoice_email_resend, name="invoice_email_resend"),
+    path("invoices/<int:pk>/refunds/", views.refund_create, name="refund_create"),
     path("reports/aging/", views.aging_report, name="aging_report"),
     path("reports/aging.csv", views.aging_report_csv, name="aging_report_csv"),
     path("reports/federation/", views.federation_statement, name="federation_statement"),

@@ -288,16 +288,23 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _invoice_page(request, invoice, payment_form, credit_form, status=200) -> HttpResponse:
+def _invoice_page(
+    request, invoice, payment_form, credit_form, status=200, refund_form=None
+) -> HttpResponse:
+    balance = selectors.balance_of(invoice)
     return render(
         request,
         "billing/invoice_detail.html",
         {
             "invoice": invoice,
-            "balance": invoice.total - invoice.paid - invoice.credited,
+            "balance": balance,
             "payment_form": payment_form,
             "credit_form": credit_form,
+            "refund_form": refund_form or forms.RefundForm(auto_id="refund_%s"),
             "open": invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.CREDITED),
+            # A paid invoice can still be corrected; the credit is then refunded.
+            "creditable": invoice.credited < invoice.total,
+            "owed_back": -balance if balance < 0 else None,
         },
         status=status,
     )
@@ -351,6 +358,29 @@ def invoice_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The email is queued to be sent again."))
     return redirect("billing:invoice_detail", pk=email.invoice_id)
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def refund_create(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = selectors.invoice_detail(pk)
+    form = forms.RefundForm(request.POST, auto_id="refund_%s")
+    if form.is_valid():
+        try:
+            services.refund_record(invoice=invoice, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("amount", error)
+        else:
+            messages.success(request, _("Refund recorded."))
+            return redirect("billing:invoice_detail", pk=pk)
+    return _invoice_page(
+        request,
+        invoice,
+        forms.PaymentForm(auto_id="payment_%s"),
+        forms.CreditNoteForm(auto_id="credit_%s"),
+        status=400,
+        refund_form=form,
+    )
 
 
 @role_required(Role.ADMINISTRATOR)

@@ -8,6 +8,7 @@ rules and write the history), so they are read-only here, and the append-only re
 from django.contrib import admin
 
 from members.models import (
+    FEE_PLAN_PRICE_FIELDS,
     FeePlan,
     FeePlanAssignment,
     Member,
@@ -47,6 +48,12 @@ class MemberAdmin(admin.ModelAdmin):
 @admin.register(FeePlan)
 class FeePlanAdmin(admin.ModelAdmin):
     list_display = ["name", "amount", "currency", "period", "is_available"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once assigned, the price is fixed (the model and a database trigger refuse it).
+        if obj is not None and obj.assignments.exists():
+            return FEE_PLAN_PRICE_FIELDS
+        return ()
 
 
 @admin.register(ShareClass)

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 
@@ -147,6 +148,15 @@ class FeePeriod(models.TextChoices):
     YEARLY = "yearly", _("Yearly")
 
 
+# A plan's price: fixed once anyone is on the plan (issue 9: "prices already invoiced do not
+# change"); a different price is a new plan.
+FEE_PLAN_PRICE_FIELDS = ("amount", "period", "currency")
+FEE_PLAN_PRICE_FIXED_MESSAGE = _(
+    "This fee plan is assigned to members, so its amount, period and currency cannot "
+    "change. Create a new plan and move the members to it."
+)
+
+
 class FeePlan(models.Model):
     """A membership fee: a predictable amount per period. Sliding-scale tiers are plans too."""
 
@@ -172,6 +182,12 @@ class FeePlan(models.Model):
     def save(self, *args, **kwargs) -> None:
         # The currency is explicit on every amount; it defaults to the clinic's own.
         self.currency = (self.currency or settings.CLINIC_CURRENCY).upper()
+        if self.pk is not None and self.assignments.exists():
+            # Invoices already issued were priced from these; a trigger refuses the same on
+            # PostgreSQL (members_fee_plan_price_fixed_once_assigned).
+            stored = FeePlan.objects.filter(pk=self.pk).values(*FEE_PLAN_PRICE_FIELDS).first()
+            if stored and any(stored[f] != getattr(self, f) for f in FEE_PLAN_PRICE_FIELDS):
+                raise ValidationError(FEE_PLAN_PRICE_FIXED_MESSAGE)
         super().save(*args, **kwargs)
 
 
@@ -223,6 +239,55 @@ class ShareClass(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.currency = (self.currency or settings.CLINIC_CURRENCY).upper()
         super().save(*args, **kwargs)
+
+
+class ImmutableQuerySet(models.QuerySet):
+    """Issued documents and ledgers: bulk deletes are refused, and bulk updates of anything
+    but the model's ``MUTABLE_FIELDS`` (the workflow state a service moves). PostgreSQL
+    refuses the same with triggers; this is the guard the embedded SQLite demo relies on."""
+
+    def update(self, **kwargs):
+        if set(kwargs) - self.model.MUTABLE_FIELDS:
+            raise ValidationError(
+                _("%(model)s rows cannot be changed; record a correcting entry instead.")
+                % {"model": capfirst(self.model._meta.verbose_name)}
+            )
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise ValidationError(
+            _("%(model)s rows cannot be deleted; record a correcting entry instead.")
+            % {"model": capfirst(self.model._meta.verbose_name)}
+        )
+
+
+class ImmutableModel(models.Model):
+    """A row written once: saving it again may change only ``MUTABLE_FIELDS`` (named in
+    ``update_fields``), and it is never deleted."""
+
+    MUTABLE_FIELDS: frozenset[str] = frozenset()
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if not self._state.adding and not (
+            update_fields and set(update_fields) <= self.MUTABLE_FIELDS
+        ):
+            raise ValidationError(
+                _("%(model)s rows cannot be changed; record a correcting entry instead.")
+                % {"model": capfirst(self._meta.verbose_name)}
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(
+            _("%(model)s rows cannot be deleted; record a correcting entry instead.")
+            % {"model": capfirst(self._meta.verbose_name)}
+        )
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -296,7 +361,7 @@ class ShareLedgerEntry(models.Model):
         raise ValidationError(_("Ledger entries cannot be deleted; record a reversal instead."))
 
 
-class MemberStatusEvent(models.Model):
+class MemberStatusEvent(ImmutableModel):
     """One change of a member's status: when it took effect, who recorded it and why.
 
     Written only by ``services.member_change_status`` in the transaction that changes the

@@ -7,7 +7,7 @@ ledger rows are written in it, and mail is queued only after commit.
 
 import datetime
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from clinic.money import quantize_money
 from clinic.roles import Role, grant_role
 from members.models import (
     CEASED_STATUSES,
@@ -38,7 +39,6 @@ from members.models import (
     ShareLedgerKind,
 )
 
-CENT = Decimal("0.01")
 # A reason is part of the record for every change an administrator makes by hand.
 STATUSES_NEEDING_A_REASON = frozenset(
     {
@@ -408,8 +408,8 @@ def fee_plan_save(
     period: str,
     is_available: bool,
 ) -> FeePlan:
-    amount = amount.quantize(CENT, ROUND_HALF_UP)
     currency = (currency or settings.CLINIC_CURRENCY).upper()
+    amount = quantize_money(amount, currency)
     if plan is None or plan.pk is None:
         plan = FeePlan()
     else:
@@ -465,7 +465,7 @@ def _append(
         share_class=share_class,
         kind=kind,
         quantity=quantity,
-        amount=amount.quantize(CENT, ROUND_HALF_UP),
+        amount=quantize_money(amount, share_class.currency),
         currency=share_class.currency,
         entry_date=on or timezone.localdate(),
         reference=reference,
@@ -487,12 +487,45 @@ def _check_date(on: datetime.date | None) -> datetime.date:
     return on
 
 
-def _refuse_below_zero(member: Member, share_class: ShareClass, quantity: int) -> None:
-    held = _holding(member.pk, share_class)
+def _lowest_holding_from(member_id: int, share_class: ShareClass, on: datetime.date) -> int:
+    """The smallest holding the member has on any date from ``on`` onward (end of day)."""
+    entries = ShareLedgerEntry.objects.filter(member_id=member_id, share_class=share_class)
+    held = entries.filter(entry_date__lt=on).aggregate(total=Sum("quantity"))["total"] or 0
+    lowest = None
+    for day, change in (
+        entries.filter(entry_date__gte=on)
+        .values("entry_date")
+        .annotate(change=Sum("quantity"))
+        .order_by("entry_date")
+        .values_list("entry_date", "change")
+    ):
+        if lowest is None and day > on:
+            lowest = held  # the holding on ``on`` itself, which has no entries
+        held += change
+        lowest = held if lowest is None else min(lowest, held)
+    return held if lowest is None else lowest
+
+
+def _refuse_below_zero(
+    member: Member, share_class: ShareClass, quantity: int, on: datetime.date
+) -> None:
+    """Refuse taking ``quantity`` shares on ``on`` if the holding would be negative on that
+    date or any later one: a backdated entry changes every holding after it. The caller
+    holds the member's lock (``_lock_members``), so no other entry lands in between."""
+    held = _lowest_holding_from(member.pk, share_class, on)
     if held < quantity:
         raise ValidationError(
-            _("%(member)s holds %(held)s %(class)s shares; %(quantity)s cannot be taken.")
-            % {"member": member, "held": held, "class": share_class, "quantity": quantity}
+            _(
+                "%(member)s holds %(held)s %(class)s shares on some day from %(date)s on; "
+                "%(quantity)s cannot be taken."
+            )
+            % {
+                "member": member,
+                "held": held,
+                "class": share_class,
+                "quantity": quantity,
+                "date": on,
+            }
         )
 
 
@@ -571,7 +604,7 @@ def share_transfer(
     giver, receiver = locked[from_member.pk], locked[to_member.pk]
     if receiver.status != MemberStatus.ACTIVE:
         raise ValidationError(_("Shares can only be transferred to an active member."))
-    _refuse_below_zero(giver, share_class, quantity)
+    _refuse_below_zero(giver, share_class, quantity, on)
     reference = f"T-{uuid.uuid4().hex[:12]}"
     out = _append(
         member=giver,
@@ -610,7 +643,7 @@ def share_redeem(
     _check_quantity(quantity)
     on = _check_date(on)
     member = _lock_members(member.pk)[member.pk]
-    _refuse_below_zero(member, share_class, quantity)
+    _refuse_below_zero(member, share_class, quantity, on)
     remaining = _holding(member.pk, share_class) - quantity
     if member.status in (MemberStatus.ACTIVE, MemberStatus.SUSPENDED) and (
         remaining < share_class.minimum_holding
@@ -649,9 +682,10 @@ def share_entry_reverse(*, entry: ShareLedgerEntry, by, reason: str) -> list[Sha
     locked = _lock_members(*{leg.member_id for leg in legs})
     if ShareLedgerEntry.objects.filter(reverses__in=legs).exists():
         raise ValidationError(_("This entry has already been reversed."))
+    today = timezone.localdate()
     for leg in legs:
         if leg.quantity > 0:
-            _refuse_below_zero(locked[leg.member_id], leg.share_class, leg.quantity)
+            _refuse_below_zero(locked[leg.member_id], leg.share_class, leg.quantity, today)
     return [
         _append(
             member=locked[leg.member_id],

@@ -25,6 +25,29 @@ from clinic.celery import app as celery_app
 # after the first browser test. Our tests are synchronous: keep connections per thread.
 connections._connections = threading.local()
 
+
+def _flush_past_truncate_triggers() -> None:
+    """Let the flush after each ``transaction=True`` test empty the tables whose TRUNCATE
+    triggers refuse it (issued documents, ledgers: billing 0004, members 0006).
+
+    The triggers have no application-level bypass. The flush runs in one transaction and
+    sets PostgreSQL's own ``session_replication_role = replica`` for it, which skips
+    ordinary triggers and which only a superuser (the test database's owner here) may set;
+    the clinic's production role cannot, so production keeps refusing TRUNCATE.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    sql_flush = DatabaseOperations.sql_flush
+
+    def sql_flush_as_replica(self, style, tables, **kwargs):
+        statements = sql_flush(self, style, tables, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else []
+
+    DatabaseOperations.sql_flush = sql_flush_as_replica
+
+
+_flush_past_truncate_triggers()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 

@@ -176,12 +176,92 @@ def test_the_database_itself_refuses_to_change_ledger_rows(share_class):
     assert ShareLedgerEntry.objects.get(pk=entry.pk).quantity == 1
 
 
+def test_a_backdated_redemption_cannot_make_a_later_holding_negative(admin, share_class):
+    """Held 2, gave 2 away in mid-2025, took 2 again in 2026: today's holding is 2, but a
+    redemption dated before the transfer would leave -1 shares from the transfer on."""
+    member, receiver = MemberFactory(), MemberFactory()
+    services.share_subscribe(
+        member=member, share_class=share_class, quantity=2, by=admin, on=datetime.date(2024, 1, 1)
+    )
+    services.share_transfer(
+        from_member=member,
+        to_member=receiver,
+        share_class=share_class,
+        quantity=2,
+        by=admin,
+        on=datetime.date(2025, 6, 1),
+    )
+    services.share_subscribe(
+        member=member, share_class=share_class, quantity=2, by=admin, on=datetime.date(2026, 1, 1)
+    )
+    with pytest.raises(ValidationError, match=r"holds 0 .* from 2025-01-01"):
+        services.share_redeem(
+            member=member,
+            share_class=share_class,
+            quantity=1,
+            by=admin,
+            on=datetime.date(2025, 1, 1),
+        )
+    with pytest.raises(ValidationError, match="holds 0"):
+        services.share_transfer(
+            from_member=member,
+            to_member=receiver,
+            share_class=share_class,
+            quantity=1,
+            by=admin,
+            on=datetime.date(2025, 1, 1),
+        )
+    # Dated after the shares came back, the same redemption is fine.
+    services.share_redeem(
+        member=member, share_class=share_class, quantity=1, by=admin, on=datetime.date(2026, 2, 1)
+    )
+    assert held(member, share_class) == 1
+
+
+def test_a_backdated_transfer_cannot_spend_shares_subscribed_after_its_date(admin, share_class):
+    member, receiver = MemberFactory(), MemberFactory()
+    services.share_subscribe(
+        member=member, share_class=share_class, quantity=1, by=admin, on=datetime.date(2024, 1, 1)
+    )
+    services.share_subscribe(
+        member=member, share_class=share_class, quantity=1, by=admin, on=datetime.date(2026, 1, 1)
+    )
+    with pytest.raises(ValidationError, match="holds 1"):
+        services.share_transfer(
+            from_member=member,
+            to_member=receiver,
+            share_class=share_class,
+            quantity=2,
+            by=admin,
+            on=datetime.date(2025, 1, 1),
+        )
+    assert held(receiver, share_class) == 0
+
+
+def holdings_by_date(member, share_class) -> list[int]:
+    """The member's holding at the end of every date that has entries, in date order."""
+    running, holdings = 0, []
+    for _day, change in (
+        ShareLedgerEntry.objects.filter(member=member, share_class=share_class)
+        .values("entry_date")
+        .annotate(change=Sum("quantity"))
+        .order_by("entry_date")
+        .values_list("entry_date", "change")
+    ):
+        running += change
+        holdings.append(running)
+    return holdings
+
+
 OPERATIONS = st.lists(
     st.tuples(
         st.sampled_from(["subscribe", "transfer", "redeem", "reverse", "pay"]),
         st.integers(0, 3),
         st.integers(0, 3),
         st.integers(1, 4),
+        # How many days ago the entry is dated: random past dates, as an administrator
+        # catching up on the register would enter them.
+        st.integers(0, 900),
     ),
     max_size=12,
 )
@@ -191,7 +271,7 @@ OPERATIONS = st.lists(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(operations=OPERATIONS)
-def test_holdings_always_add_up_to_the_share_capital_and_none_is_negative(
+def test_holdings_always_add_up_to_the_share_capital_and_none_is_negative_on_any_date(
     admin, share_class, operations
 ):
     with transaction.atomic():
@@ -200,11 +280,17 @@ def test_holdings_always_add_up_to_the_share_capital_and_none_is_negative(
         members[3].save()
         for member in members:
             holding(member, share_class, 1)
-        for kind, a, b, quantity in operations:
+        today = datetime.date.today()
+        for kind, a, b, quantity, days_ago in operations:
+            on = today - datetime.timedelta(days=days_ago)
             try:
                 if kind == "subscribe":
                     services.share_subscribe(
-                        member=members[a], share_class=share_class, quantity=quantity, by=admin
+                        member=members[a],
+                        share_class=share_class,
+                        quantity=quantity,
+                        by=admin,
+                        on=on,
                     )
                 elif kind == "transfer":
                     services.share_transfer(
@@ -213,10 +299,15 @@ def test_holdings_always_add_up_to_the_share_capital_and_none_is_negative(
                         share_class=share_class,
                         quantity=quantity,
                         by=admin,
+                        on=on,
                     )
                 elif kind == "redeem":
                     services.share_redeem(
-                        member=members[a], share_class=share_class, quantity=quantity, by=admin
+                        member=members[a],
+                        share_class=share_class,
+                        quantity=quantity,
+                        by=admin,
+                        on=on,
                     )
                 elif kind == "pay":
                     services.share_payment(
@@ -224,6 +315,7 @@ def test_holdings_always_add_up_to_the_share_capital_and_none_is_negative(
                         share_class=share_class,
                         amount=Decimal(quantity),
                         by=admin,
+                        on=on,
                     )
                 else:
                     entries = list(ShareLedgerEntry.objects.order_by("pk"))
@@ -236,6 +328,9 @@ def test_holdings_always_add_up_to_the_share_capital_and_none_is_negative(
         per_member = [rows[0]["shares"] if rows else 0 for rows in holdings]
         [capital] = selectors.share_capital()
         assert all(shares >= 0 for shares in per_member)
+        # Not only today: on every date from the first entry on, whatever the entries' order.
+        for member in members:
+            assert all(shares >= 0 for shares in holdings_by_date(member, share_class))
         assert sum(per_member) == capital.shares
         assert sum(per_member) * share_class.par_value == capital.value
         assert sum(rows[0]["paid"] for rows in holdings if rows) == capital.paid
