@@ -122,6 +122,10 @@ def _seed_arc(
         review_every_days=28,
         by=specialist.user,
     )
+    # The arc began (as a draft) before its first measure: measures cannot predate the arc.
+    Arc.objects.filter(pk=arc.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=(today - began).days + 7)
+    )
     for slug, baseline, target in goals:
         measure = measures[slug]
         services.goal_save(

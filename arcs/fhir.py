@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
-from arcs.models import Arc, ArcStatus, NoteVisibility
+from arcs.models import Arc, ArcStatus, Direction, NoteVisibility
 from arcs.selectors import arc_with_plan
 from careteam.models import TeamRole
 from careteam.selectors import care_team_of
@@ -53,15 +53,68 @@ def _code(measure) -> dict:
     return code
 
 
-def _activity_status(arc, item) -> str:
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+ACHIEVEMENT_DISPLAY = {
+    "achieved": "Achieved",
+    "not-achieved": "Not Achieved",
+    "improving": "Improving",
+    "worsening": "Worsening",
+    "no-change": "No Change",
+    "in-progress": "In Progress",
+}
+
+
+def _activity_status(arc, item, today) -> str:
+    """The activity's status from the arc's status and the intervention's own dates."""
     if item.removed_on:
         # Removed after it started: stopped; removed before: it never took place.
         return "stopped" if item.starts_on <= item.removed_on else "cancelled"
-    return "in-progress" if arc.status == ArcStatus.ACTIVE else "unknown"
+    if arc.status == ArcStatus.DRAFT:
+        return "not-started"
+    if arc.status in (ArcStatus.ACHIEVED, ArcStatus.DISCONTINUED):
+        closed_on = arc.closed_on or today
+        if item.starts_on > closed_on:
+            return "cancelled"  # planned, never begun before the arc closed
+        if item.ends_on is not None and item.ends_on <= closed_on:
+            return "completed"
+        return "completed" if arc.status == ArcStatus.ACHIEVED else "stopped"
+    if item.ends_on is not None and item.ends_on < today:
+        return "completed"
+    if item.starts_on > today:
+        return "scheduled"
+    return "on-hold" if arc.status == ArcStatus.ON_HOLD else "in-progress"
 
 
-def member_bundle(member) -> Bundle:
-    """Patient, CareTeam, one CarePlan per arc with its Goals, and Observations."""
+def _reached(goal, value) -> bool:
+    if goal.measure.direction == Direction.HIGHER_IS_BETTER:
+        return value >= goal.target
+    if goal.measure.direction == Direction.LOWER_IS_BETTER:
+        return value <= goal.target
+    return value <= goal.target if goal.target < goal.baseline else value >= goal.target
+
+
+def _achievement_status(arc, goal, values: list) -> str | None:
+    """Goal.achievementStatus from the arc's measurements of the goal's measure."""
+    if values and _reached(goal, values[-1]):
+        return "achieved"
+    if arc.status in (ArcStatus.ACHIEVED, ArcStatus.DISCONTINUED) or goal.removed_on:
+        return "not-achieved"
+    if not values:
+        return None
+    latest, before = values[-1], values[-2] if len(values) > 1 else goal.baseline
+    if latest == before:
+        return "no-change"
+    better = latest < before if goal.target < goal.baseline else latest > before
+    return "improving" if better else "worsening"
+
+
+def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
+    """Patient, CareTeam, one CarePlan per arc with its Goals, and Observations.
+
+    Draft arcs go in only when asked (the hub coordinator's export): the member's own
+    export has the scope of the member's own pages, which do not show drafts.
+    """
+    today = timezone.localdate()
     patient_ref = _urn("member", member.pk)
     user = member.user
     patient = {
@@ -112,17 +165,39 @@ def member_bundle(member) -> Bundle:
         }
     )
 
-    for arc in Arc.objects.filter(member=member).order_by("pk"):
+    arcs = Arc.objects.filter(member=member).order_by("pk")
+    if not include_drafts:
+        arcs = arcs.exclude(status=ArcStatus.DRAFT)
+    for arc in arcs:
         arc = arc_with_plan(arc, shared_notes_only=True)
         plan_ref = _urn("arc", arc.pk)
         goal_refs = []
+        values_by_measure: dict[int, list] = {}
+        for measurement in arc.measurements.all():
+            values_by_measure.setdefault(measurement.measure_id, []).append(measurement.value)
         for goal in arc.goals.all():
             goal_ref = _urn("goal", goal.pk)
             goal_refs.append({"reference": goal_ref})
+            achievement = _achievement_status(arc, goal, values_by_measure.get(goal.measure_id, []))
             entries.append(
                 {
                     "fullUrl": goal_ref,
                     "resource": {
+                        **(
+                            {
+                                "achievementStatus": {
+                                    "coding": [
+                                        {
+                                            "system": GOAL_ACHIEVEMENT,
+                                            "code": achievement,
+                                            "display": ACHIEVEMENT_DISPLAY[achievement],
+                                        }
+                                    ]
+                                }
+                            }
+                            if achievement
+                            else {}
+                        ),
                         "resourceType": "Goal",
                         "id": f"goal-{goal.pk}",
                         "lifecycleStatus": "cancelled"
@@ -160,7 +235,7 @@ def member_bundle(member) -> Bundle:
             "activity": [
                 {
                     "detail": {
-                        "status": _activity_status(arc, item),
+                        "status": _activity_status(arc, item, today),
                         "description": f"{item.description} ({item.frequency})",
                         "scheduledString": item.frequency,
                         "performer": [

@@ -22,7 +22,19 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class ArcForm(forms.ModelForm):
+class VersionedPlanForm(forms.ModelForm):
+    """A plan form carries the version of the plan it was opened at, so that saving over a
+    colleague's newer change is caught instead of silently reverting it."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    def __init__(self, *args, plan_version: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if plan_version is not None:
+            self.fields["version"].initial = plan_version
+
+
+class ArcForm(VersionedPlanForm):
     class Meta:
         model = Arc
         fields = ["title", "endpoint", "lead_discipline", "review_every_days", "next_review_on"]
@@ -35,7 +47,7 @@ class ArcForm(forms.ModelForm):
         return days
 
 
-class GoalForm(forms.ModelForm):
+class GoalForm(VersionedPlanForm):
     class Meta:
         model = Goal
         fields = ["description", "measure", "baseline", "target", "target_date"]
@@ -45,10 +57,20 @@ class GoalForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("baseline") is not None and cleaned.get("baseline") == cleaned.get("target"):
             self.add_error("target", _("The target must differ from the baseline."))
+        elif "target" not in self.errors:
+            from arcs.services import goal_target_error
+
+            error = goal_target_error(
+                measure=cleaned.get("measure"),
+                baseline=cleaned.get("baseline"),
+                target=cleaned.get("target"),
+            )
+            if error:
+                self.add_error("target", error)
         return cleaned
 
 
-class PhaseForm(forms.ModelForm):
+class PhaseForm(VersionedPlanForm):
     class Meta:
         model = Phase
         fields = ["name", "planned_start", "planned_end"]
@@ -62,7 +84,7 @@ class PhaseForm(forms.ModelForm):
         return cleaned
 
 
-class InterventionForm(forms.ModelForm):
+class InterventionForm(VersionedPlanForm):
     class Meta:
         model = Intervention
         fields = ["description", "discipline", "practitioner", "frequency", "starts_on", "ends_on"]

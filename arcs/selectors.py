@@ -241,8 +241,17 @@ def stalled_before(now: datetime.datetime | None = None) -> datetime.datetime:
 
 
 def attainment_since(today: datetime.date | None = None) -> datetime.date:
+    """First day of the twelve calendar months that end today (leap days included): from
+    2024-03-01 the window starts 2023-03-02, from 2024-02-29 it starts 2023-03-01."""
+    from dateutil.relativedelta import relativedelta
+
     today = today or timezone.localdate()
-    return today - datetime.timedelta(days=365)
+    return today - relativedelta(years=1) + datetime.timedelta(days=1)
+
+
+# An arc discontinued straight from draft never started: it does not count against
+# endpoint attainment (neither in the numbers nor in the lists behind them).
+COUNTS_FOR_ATTAINMENT = Q(activated_on__isnull=False)
 
 
 ARC_LIST_FILTERS = ("draft", "active", "on_hold", "achieved", "discontinued", "overdue",
@@ -280,7 +289,11 @@ def arcs_for_dashboard(
     elif which == "achieved_12m":
         arcs = arcs.filter(status=ArcStatus.ACHIEVED, closed_on__gte=attainment_since(today))
     elif which == "discontinued_12m":
-        arcs = arcs.filter(status=ArcStatus.DISCONTINUED, closed_on__gte=attainment_since(today))
+        arcs = arcs.filter(
+            COUNTS_FOR_ATTAINMENT,
+            status=ArcStatus.DISCONTINUED,
+            closed_on__gte=attainment_since(today),
+        )
     return arcs.order_by("next_review_on", "pk")
 
 
@@ -303,7 +316,10 @@ def dashboard_counts(
             "pk", filter=Q(status=ArcStatus.ACTIVE, last_activity_at__lt=stalled_before())
         ),
         achieved_12m=Count("pk", filter=Q(status=ArcStatus.ACHIEVED, closed_on__gte=since)),
-        discontinued_12m=Count("pk", filter=Q(status=ArcStatus.DISCONTINUED, closed_on__gte=since)),
+        discontinued_12m=Count(
+            "pk",
+            filter=Q(COUNTS_FOR_ATTAINMENT, status=ArcStatus.DISCONTINUED, closed_on__gte=since),
+        ),
     )
     counts["attainment"] = attainment(counts["achieved_12m"], counts["discontinued_12m"])
     return counts
@@ -320,7 +336,9 @@ def attainment_by_discipline(
 ) -> list[dict]:
     """Achieved and discontinued arcs of the last 12 months per lead discipline (one query)."""
     since = attainment_since(today)
-    arcs = Arc.objects.filter(status__in=CLOSED_STATUSES, closed_on__gte=since)
+    arcs = Arc.objects.filter(
+        COUNTS_FOR_ATTAINMENT, status__in=CLOSED_STATUSES, closed_on__gte=since
+    )
     if practitioner_id:
         arcs = arcs.filter(member_id__in=member_ids_in_teams(practitioner_id=practitioner_id))
     rows = (
@@ -339,7 +357,8 @@ def active_members_without_active_arc(
     *, discipline_id: int | None = None, practitioner_id: int | None = None
 ):
     """Active members with no arc that is active or on hold, narrowed to the care teams
-    the dashboard's filters name."""
+    the dashboard's filters name. An arc on hold is still the member's arc under way (a
+    pause, not an end), so it counts as an active arc here; the dashboard says so."""
     from members.models import Member, MemberStatus
 
     open_arc = Arc.objects.filter(member=OuterRef("pk"), status__in=OPEN_STATUSES)
@@ -422,3 +441,28 @@ def open_arc_counts_by_member(member_ids) -> dict[int, int]:
         .annotate(n=Count("pk"))
     )
     return {row["member_id"]: row["n"] for row in rows}
+
+
+def interventions_needing_owner(
+    *, member_ids=None, today: datetime.date | None = None
+) -> QuerySet[Intervention]:
+    """Interventions still running or planned on an open arc whose responsible practitioner
+    is no longer on the member's current care team: they need a new owner. One query."""
+    from careteam.selectors import current_assignments
+
+    today = today or timezone.localdate()
+    on_team = current_assignments().filter(
+        member_id=OuterRef("arc__member_id"), practitioner_id=OuterRef("practitioner_id")
+    )
+    items = Intervention.objects.filter(
+        removed_on__isnull=True,
+        practitioner__isnull=False,
+        arc__status__in=OPEN_STATUSES,
+    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    if member_ids is not None:
+        items = items.filter(arc__member_id__in=member_ids)
+    return (
+        items.filter(~Exists(on_team))
+        .select_related("arc__member__user", "discipline", "practitioner__user")
+        .order_by("starts_on", "pk")
+    )

@@ -19,6 +19,7 @@ from arcs.models import (
     ArcStatus,
     ArcStatusChange,
     ArcVersion,
+    Direction,
     Goal,
     Intervention,
     Measurement,
@@ -102,10 +103,53 @@ def arc_snapshot(arc: Arc) -> dict:
     }
 
 
+def _locked_arc(arc: Arc) -> Arc:
+    """The arc re-read under a row lock: every plan write decides on this fresh copy, never
+    on the one the page loaded, and concurrent writes to one arc queue here."""
+    return Arc.objects.select_for_update().select_related("lead_discipline").get(pk=arc.pk)
+
+
+def _locked_item(model, item, arc: Arc):
+    """A plan item re-read under a row lock (after its arc's lock), checked to be in the
+    plan still: a colleague may have removed it since the page loaded."""
+    fresh = model.objects.select_for_update().get(pk=item.pk, arc_id=arc.pk)
+    if fresh.removed_on is not None:
+        raise ValidationError(_("This item was removed from the plan; it can no longer change."))
+    return fresh
+
+
+def latest_version_number(arc: Arc) -> int:
+    return arc.versions.aggregate(n=Max("number"))["n"] or 0
+
+
+def _changes_since(arc: Arc, number: int) -> list[dict]:
+    """What changed in the plan after version ``number`` (field by field)."""
+    from arcs.selectors import snapshot_diff
+
+    versions = {v.number: v.snapshot for v in arc.versions.filter(number__gte=number)}
+    latest = max(versions) if versions else number
+    return snapshot_diff(versions.get(number, {}), versions.get(latest, {}))
+
+
+def _conflict(arc: Arc, number: int, changes: list[dict]) -> ValidationError:
+    shown = "; ".join(
+        " ".join(part for part in (str(c["section"]), c["item"], c["field"]) if part)
+        + f": {c['before'] or '—'} → {c['after'] or '—'}"
+        for c in changes[:10]
+    )
+    return ValidationError(
+        _(
+            "A colleague changed this plan after you opened it (version %(from)s, now "
+            "%(to)s): %(changes)s. Nothing was saved: check their change and save again."
+        )
+        % {"from": number, "to": latest_version_number(arc), "changes": shown}
+    )
+
+
 def _record_version(*, arc: Arc, by, summary: str) -> ArcVersion:
-    # Lock the arc row so concurrent edits get consecutive version numbers.
-    Arc.objects.select_for_update().filter(pk=arc.pk).first()
-    number = (arc.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    # Callers hold the arc's row lock (_locked_arc), so versions get consecutive numbers
+    # and the snapshot is taken from the rows as this change leaves them.
+    number = latest_version_number(arc) + 1
     Arc.objects.filter(pk=arc.pk).update(last_activity_at=timezone.now())
     version = ArcVersion.objects.create(
         arc=arc, number=number, snapshot=arc_snapshot(arc), summary=summary[:200], changed_by=by
@@ -153,12 +197,47 @@ def arc_create(
     return arc
 
 
+def _snapshot_value(name: str, value):
+    if name == "lead_discipline":
+        return value.name if value is not None else None
+    return _plain(value)
+
+
 @transaction.atomic
-def arc_update_plan(*, arc: Arc, by, **changes) -> Arc:
+def arc_update_plan(*, arc: Arc, by, expected_version: int | None = None, **changes) -> Arc:
+    """Change the arc's own plan fields.
+
+    ``expected_version`` is the version the form was opened at. Fields a colleague changed
+    since are merged three ways: left as they are now when this form did not touch them,
+    refused (with what changed) when this form changed them too. No change, no version.
+    """
+    arc = _locked_arc(arc)
     _refuse_if_closed(arc)
     unknown = set(changes) - set(ARC_PLAN_FIELDS)
     if unknown:
         raise ValueError(f"Not plan fields: {sorted(unknown)}")
+    if expected_version is not None and expected_version != latest_version_number(arc):
+        since = arc.versions.filter(number=expected_version).first()
+        opened = since.snapshot.get("arc", {}) if since else {}
+        conflicts = []
+        for name in list(changes):
+            submitted = _snapshot_value(name, changes[name])
+            current = _snapshot_value(name, getattr(arc, name))
+            if name in opened and opened[name] != current:
+                if submitted == opened[name]:
+                    del changes[name]  # untouched here: keep the colleague's value
+                elif submitted != current:
+                    conflicts.append(name)
+        if conflicts or not since:
+            raise _conflict(
+                arc,
+                expected_version,
+                [
+                    c
+                    for c in _changes_since(arc, expected_version)
+                    if not conflicts or c["field"] in {n.replace("_", " ") for n in conflicts}
+                ],
+            )
     changed = [name for name, value in changes.items() if getattr(arc, name) != value]
     if not changed:
         return arc
@@ -218,6 +297,7 @@ def arc_transition(*, arc: Arc, to_status: str, by, reason: str = "") -> Arc:
 @transaction.atomic
 def arc_record_review(*, arc: Arc, by) -> Arc:
     """A review took place today: the next one is due one cadence later."""
+    arc = _locked_arc(arc)
     _refuse_if_closed(arc)
     arc.next_review_on = timezone.localdate() + datetime.timedelta(days=arc.review_every_days)
     arc.save(update_fields=["next_review_on"])
@@ -225,11 +305,36 @@ def arc_record_review(*, arc: Arc, by) -> Arc:
     return arc
 
 
-def _save_plan_item(*, arc: Arc, item, fields: dict, by, kind: str):
+def _item_snapshot(arc: Arc, section: str, item_pk: int, number: int | None) -> dict | None:
+    if number is None:
+        return arc_snapshot(arc)[section].get(str(item_pk))
+    version = arc.versions.filter(number=number).first()
+    return version.snapshot.get(section, {}).get(str(item_pk)) if version else None
+
+
+def _save_plan_item(
+    *, arc: Arc, item, fields: dict, by, kind: str, expected_version: int | None = None
+):
+    """Add or change one plan item, deciding on the arc and the item re-read under lock."""
+    arc = _locked_arc(arc)
     _refuse_if_closed(arc)
     creating = item.pk is None
     if item.removed_on is not None:
         raise ValidationError(_("This item was removed from the plan; it can no longer change."))
+    if not creating:
+        item = _locked_item(type(item), item, arc)
+        section = {Goal: "goals", Phase: "phases", Intervention: "interventions"}[type(item)]
+        if expected_version is not None and expected_version != latest_version_number(arc):
+            # Only a change to this very item conflicts; other items' changes stand.
+            then = _item_snapshot(arc, section, item.pk, expected_version)
+            if then != _item_snapshot(arc, section, item.pk, None):
+                raise _conflict(
+                    arc,
+                    expected_version,
+                    [c for c in _changes_since(arc, expected_version) if c["item"] == str(item)],
+                )
+        if all(getattr(item, name) == value for name, value in fields.items()):
+            return item  # saving with no change records no version
     for name, value in fields.items():
         setattr(item, name, value)
     item.arc = arc
@@ -243,28 +348,92 @@ def _save_plan_item(*, arc: Arc, item, fields: dict, by, kind: str):
     return item
 
 
-@transaction.atomic
-def goal_save(*, arc: Arc, by, goal: Goal | None = None, **fields) -> Goal:
-    return _save_plan_item(arc=arc, item=goal or Goal(), fields=fields, by=by, kind=_("Goal"))
+def goal_target_error(*, measure: OutcomeMeasure, baseline, target) -> str | None:
+    """A goal's target lies from its baseline in the direction its measure improves."""
+    if baseline is None or target is None or measure is None:
+        return None
+    if measure.direction == Direction.LOWER_IS_BETTER and not target < baseline:
+        return _("Lower is better for %(measure)s: the target must be below the baseline.") % {
+            "measure": measure.name
+        }
+    if measure.direction == Direction.HIGHER_IS_BETTER and not target > baseline:
+        return _("Higher is better for %(measure)s: the target must be above the baseline.") % {
+            "measure": measure.name
+        }
+    return None
 
 
 @transaction.atomic
-def phase_save(*, arc: Arc, by, phase: Phase | None = None, **fields) -> Phase:
-    return _save_plan_item(arc=arc, item=phase or Phase(), fields=fields, by=by, kind=_("Phase"))
+def goal_save(
+    *, arc: Arc, by, goal: Goal | None = None, expected_version: int | None = None, **fields
+) -> Goal:
+    merged = {
+        name: fields.get(name, getattr(goal, name, None))
+        for name in ("measure", "baseline", "target")
+    }
+    error = goal_target_error(**merged) if all(v is not None for v in merged.values()) else None
+    if error:
+        raise ValidationError({"target": error})
+    return _save_plan_item(
+        arc=arc,
+        item=goal or Goal(),
+        fields=fields,
+        by=by,
+        kind=_("Goal"),
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def phase_save(
+    *, arc: Arc, by, phase: Phase | None = None, expected_version: int | None = None, **fields
+) -> Phase:
+    return _save_plan_item(
+        arc=arc,
+        item=phase or Phase(),
+        fields=fields,
+        by=by,
+        kind=_("Phase"),
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
 def intervention_save(
-    *, arc: Arc, by, intervention: Intervention | None = None, **fields
+    *,
+    arc: Arc,
+    by,
+    intervention: Intervention | None = None,
+    expected_version: int | None = None,
+    **fields,
 ) -> Intervention:
+    from careteam.selectors import current_assignments
+
     item = intervention or Intervention()
     practitioner = fields.get("practitioner")
     if practitioner is not None and practitioner.discipline_id != fields["discipline"].pk:
         raise ValidationError(_("The responsible practitioner does not practise that discipline."))
-    return _save_plan_item(arc=arc, item=item, fields=fields, by=by, kind=_("Intervention"))
+    if practitioner is not None and (
+        practitioner.pk != item.practitioner_id
+        and not current_assignments()
+        .filter(member_id=arc.member_id, practitioner=practitioner)
+        .exists()
+    ):
+        raise ValidationError(
+            _("The responsible practitioner must be on the member's current care team.")
+        )
+    return _save_plan_item(
+        arc=arc,
+        item=item,
+        fields=fields,
+        by=by,
+        kind=_("Intervention"),
+        expected_version=expected_version,
+    )
 
 
 def _remove_plan_item(*, arc: Arc, item, by, kind: str, reason: str, **also) -> None:
+    # The caller holds the arc's lock; ``item`` is the row re-read under lock.
     _refuse_if_closed(arc)
     if item.removed_on is not None:
         raise ValidationError(_("This item is already removed from the plan."))
@@ -279,10 +448,15 @@ def _remove_plan_item(*, arc: Arc, item, by, kind: str, reason: str, **also) -> 
     _record_version(arc=arc, by=by, summary=summary)
 
 
+def _fresh_for_removal(model, item, arc: Arc):
+    return model.objects.select_for_update().get(pk=item.pk, arc_id=arc.pk)
+
+
 @transaction.atomic
 def goal_remove(*, arc: Arc, goal: Goal, by, reason: str = "") -> Goal:
     """Take a goal out of the plan; its measures stay on the arc."""
-    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    arc = _locked_arc(arc)
+    goal = _fresh_for_removal(Goal, goal, arc)
     others = arc.goals.filter(removed_on__isnull=True).exclude(pk=goal.pk)
     if arc.status in OPEN_STATUSES and not others.exists():
         raise ValidationError(
@@ -294,7 +468,8 @@ def goal_remove(*, arc: Arc, goal: Goal, by, reason: str = "") -> Goal:
 
 @transaction.atomic
 def phase_remove(*, arc: Arc, phase: Phase, by, reason: str = "") -> Phase:
-    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    arc = _locked_arc(arc)
+    phase = _fresh_for_removal(Phase, phase, arc)
     _remove_plan_item(arc=arc, item=phase, by=by, kind=_("Phase"), reason=reason)
     return phase
 
@@ -304,7 +479,8 @@ def intervention_remove(
     *, arc: Arc, intervention: Intervention, by, reason: str = ""
 ) -> Intervention:
     """End an intervention today, or cancel it if it has not started yet."""
-    arc = Arc.objects.select_for_update().get(pk=arc.pk)
+    arc = _locked_arc(arc)
+    intervention = _fresh_for_removal(Intervention, intervention, arc)
     today = timezone.localdate()
     also = {}
     started = intervention.starts_on <= today
@@ -320,10 +496,20 @@ def intervention_remove(
 def measurement_record(
     *, arc: Arc, measure: OutcomeMeasure, value: Decimal, measured_on: datetime.date, by
 ) -> Measurement:
+    arc = _locked_arc(arc)
     if arc.status not in (ArcStatus.ACTIVE, ArcStatus.ON_HOLD):
         raise ValidationError(_("Measures are recorded on active or on-hold arcs only."))
     if measured_on > timezone.localdate():
-        raise ValidationError(_("A measure cannot be dated in the future."))
+        raise ValidationError({"measured_on": _("A measure cannot be dated in the future.")})
+    # A baseline taken while the arc was a draft counts; nothing from before the arc.
+    created_on = timezone.localdate(arc.created_at)
+    if measured_on < created_on:
+        raise ValidationError(
+            {
+                "measured_on": _("A measure cannot be dated before the arc began (%(date)s).")
+                % {"date": created_on.isoformat()}
+            }
+        )
     measurement = Measurement.objects.create(
         arc=arc, measure=measure, value=value, measured_on=measured_on, recorded_by=by
     )
@@ -341,6 +527,7 @@ def measurement_record(
 
 @transaction.atomic
 def note_add(*, arc: Arc, text: str, visibility: str, by) -> ProgressNote:
+    arc = _locked_arc(arc)
     if arc.status == ArcStatus.DRAFT:
         raise ValidationError(_("Progress notes start when the arc is active."))
     if visibility not in NoteVisibility.values:

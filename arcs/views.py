@@ -120,12 +120,16 @@ def my_fhir_export(request: HttpRequest) -> HttpResponse:
 @role_required(Role.HUB_COORDINATOR)
 def member_fhir_export(request: HttpRequest, member_pk: int) -> HttpResponse:
     return _fhir_response(
-        request, get_object_or_404(Member.objects.select_related("user"), pk=member_pk)
+        request,
+        get_object_or_404(Member.objects.select_related("user"), pk=member_pk),
+        include_drafts=True,
     )
 
 
-def _fhir_response(request: HttpRequest, member: Member) -> HttpResponse:
-    bundle = member_bundle(member)
+def _fhir_response(
+    request: HttpRequest, member: Member, *, include_drafts: bool = False
+) -> HttpResponse:
+    bundle = member_bundle(member, include_drafts=include_drafts)
     services.access_log_record(
         user=request.user,
         member_id=member.pk,
@@ -180,7 +184,8 @@ def arc_create(request: HttpRequest, member_pk: int) -> HttpResponse:
     member = get_object_or_404(members.exclude(user=request.user), pk=member_pk)
     form = ArcForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        arc = services.arc_create(member=member, by=request.user, **form.cleaned_data)
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        arc = services.arc_create(member=member, by=request.user, **fields)
         messages.success(request, _("Arc created as a draft. Add its goals, then start it."))
         return redirect("arcs:arc_detail", arc.pk)
     return render(
@@ -191,11 +196,14 @@ def arc_create(request: HttpRequest, member_pk: int) -> HttpResponse:
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def arc_edit(request: HttpRequest, pk: int) -> HttpResponse:
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
-    form = ArcForm(request.POST or None, instance=arc)
+    form = ArcForm(
+        request.POST or None, instance=arc, plan_version=services.latest_version_number(arc)
+    )
     if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
         try:
             services.arc_update_plan(
-                arc=selectors.arc_for_user(request.user, pk), by=request.user, **form.cleaned_data
+                arc=arc, by=request.user, expected_version=changes.pop("version"), **changes
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -225,10 +233,22 @@ def plan_item_edit(
     item = (
         get_object_or_404(model, pk=item_pk, arc=arc, removed_on__isnull=True) if item_pk else None
     )
-    form = form_class(request.POST or None, instance=item)
+    form = form_class(
+        request.POST or None, instance=item, plan_version=services.latest_version_number(arc)
+    )
     if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        expected_version = fields.pop("version")
+        # The form wrote its values onto ``item``: the service compares against the row.
+        item = model.objects.get(pk=item.pk) if item is not None else None
         try:
-            save(arc=arc, by=request.user, **{keyword: item}, **form.cleaned_data)
+            save(
+                arc=arc,
+                by=request.user,
+                expected_version=expected_version,
+                **{keyword: item},
+                **fields,
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

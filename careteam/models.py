@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clinic.delivery import EmailDelivery
+
 
 class Discipline(models.Model):
     """A clinical discipline; the clinic can add its own to the ones it starts with."""
@@ -147,8 +149,10 @@ class ConsultationRequest(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"])]
         constraints = [
+            # The same rule as CONSULTATION_TRANSITIONS: an answered consultation has its
+            # answer; an open one may be closed unanswered (withdrawn).
             models.CheckConstraint(
-                condition=models.Q(status="open") | ~models.Q(answer=""),
+                condition=~models.Q(status="answered") | ~models.Q(answer=""),
                 name="consultation_answered_has_answer",
             ),
         ]
@@ -162,8 +166,12 @@ class NotificationKind(models.TextChoices):
     CONSULTATION_ANSWERED = "consultation_answered", _("Consultation answered")
 
 
-class Notification(models.Model):
-    """An in-app notice to one person; the same notice is also sent by email once."""
+class Notification(EmailDelivery):
+    """An in-app notice to one person; the same notice is also sent by email once.
+
+    The row is its own email delivery (``clinic.delivery``): sent with ``deliver_once``,
+    and cancelled (``gave_up``) when the recipient leaves the member's care team.
+    """
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -174,7 +182,6 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")

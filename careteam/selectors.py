@@ -80,7 +80,13 @@ def is_current_hub_coordinator(practitioner: Practitioner, member: Member) -> bo
 
 
 def consultations_visible_to(user) -> QuerySet[ConsultationRequest]:
-    """Requester, addressees, the member's current care team, and hub coordinators."""
+    """The one access policy for consultations, used by every page, list and service.
+
+    Hub coordinators see every consultation. A clinician sees those about members whose
+    CURRENT care team includes them, plus the consultations they are the named addressee
+    of while these are open. Leaving a care team therefore ends access, as a requester
+    or as an addressee, and nobody else (members, administrators, anchors) sees any.
+    """
     consultations = ConsultationRequest.objects.select_related(
         "arc__member__user",
         "requested_by__user",
@@ -89,20 +95,28 @@ def consultations_visible_to(user) -> QuerySet[ConsultationRequest]:
         "to_practitioner__user",
         "answered_by__user",
     )
+    if not user.is_authenticated:
+        return consultations.none()
     if has_role(user, Role.HUB_COORDINATOR):
         return consultations
     if not has_role(user, Role.CLINICIAN):
         return consultations.none()
-    addressed = Notification.objects.filter(
-        consultation=OuterRef("pk"),
-        recipient=user,
-        kind=NotificationKind.CONSULTATION_REQUESTED,
-    )
     return consultations.filter(
-        Q(requested_by__user=user)
-        | Q(Exists(addressed))
-        | Q(arc__member_id__in=member_ids_in_care_of(user))
+        Q(arc__member_id__in=member_ids_in_care_of(user))
+        | Q(to_practitioner__user=user, status=ConsultationStatus.OPEN)
     )
+
+
+def consultations_answerable_by(user) -> QuerySet[ConsultationRequest]:
+    """Open consultations the user may answer: within their access, and asked of them (named,
+    or notified as one of the discipline's addressees), or any if they coordinate the hub."""
+    consultations = consultations_visible_to(user).filter(status=ConsultationStatus.OPEN)
+    if has_role(user, Role.HUB_COORDINATOR):
+        return consultations
+    asked = Notification.objects.filter(
+        consultation=OuterRef("pk"), recipient=user, kind=NotificationKind.CONSULTATION_REQUESTED
+    )
+    return consultations.filter(Exists(asked))
 
 
 def consultations_addressed_to(user, *, open_only: bool = True) -> QuerySet[ConsultationRequest]:
@@ -116,12 +130,33 @@ def consultations_addressed_to(user, *, open_only: bool = True) -> QuerySet[Cons
     return consultations.order_by("created_at")
 
 
+def notifications_visible_to(user) -> QuerySet[Notification]:
+    """The user's notifications about consultations they may still see (same policy)."""
+    return Notification.objects.filter(
+        recipient=user, consultation__in=consultations_visible_to(user).values("pk")
+    )
+
+
 def unread_notifications(user) -> QuerySet[Notification]:
     return (
-        Notification.objects.filter(recipient=user, read_at__isnull=True)
+        notifications_visible_to(user)
+        .filter(read_at__isnull=True)
         .select_related("consultation__requested_by__user", "consultation__to_discipline")
         .order_by("-created_at")
     )
+
+
+# Ids a PostgreSQL bigint can hold: a larger one in a query string is no id at all.
+MAX_ID = 2**63 - 1
+
+
+def id_param(value: str | None) -> int | None:
+    """A positive id from a query string, or None for anything else (huge, signed, text)."""
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 def member_ids_in_teams(

@@ -17,7 +17,13 @@ from careteam.models import (
     Practitioner,
     TeamRole,
 )
-from careteam.selectors import current_assignments
+from careteam.selectors import (
+    consultations_answerable_by,
+    consultations_visible_to,
+    current_assignments,
+    notifications_visible_to,
+)
+from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once
 from clinic.roles import Role, has_role
 from members.models import Member
 
@@ -27,6 +33,13 @@ CONSULTATION_TRANSITIONS: dict[str, frozenset[str]] = {
     ConsultationStatus.ANSWERED: frozenset({ConsultationStatus.CLOSED}),
     ConsultationStatus.CLOSED: frozenset(),
 }
+
+
+def _lock_member_team(member: Member) -> list[CareTeamAssignment]:
+    """Lock the member, then read their current team: every team change for one member
+    queues here, so each decides on the team as the previous change left it."""
+    Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()
+    return list(current_assignments().select_for_update().filter(member=member))
 
 
 @transaction.atomic
@@ -40,19 +53,35 @@ def care_team_assign(
 ) -> CareTeamAssignment:
     """Put a practitioner on a member's care team.
 
-    Assigning a hub coordinator hands the hub function over: the previous holder's
-    assignment ends the same day, so the team always has exactly one.
+    A current care team has exactly one hub coordinator, held here for every path: the
+    first assignment of a team names its hub coordinator; assigning a hub coordinator
+    hands the function over (the previous holder's assignment ends the same day); the
+    current hub coordinator cannot be made a plain practitioner of the team (that would
+    leave it without one) until a new hub coordinator is named.
     """
     started_on = started_on or timezone.localdate()
     if role == TeamRole.HUB_COORDINATOR and not has_role(practitioner.user, Role.HUB_COORDINATOR):
         raise ValidationError(
             _("%(name)s is not a hub coordinator.") % {"name": practitioner.user.get_full_name()}
         )
-    # Lock the member's current team so two coordinators assigning at once cannot both win.
-    team = list(current_assignments().select_for_update().filter(member=member))
+    team = _lock_member_team(member)
     for assignment in team:
         if assignment.practitioner_id == practitioner.pk and assignment.role == role:
             raise ValidationError(_("This practitioner is already on the care team in that role."))
+    hub = next((a for a in team if a.role == TeamRole.HUB_COORDINATOR), None)
+    if role != TeamRole.HUB_COORDINATOR:
+        if hub is None:
+            raise ValidationError(
+                _("A care team always has a hub coordinator: assign the hub coordinator first.")
+            )
+        if hub.practitioner_id == practitioner.pk:
+            raise ValidationError(
+                _(
+                    "%(name)s is this member's hub coordinator: assign the new hub "
+                    "coordinator first, then %(name)s as a practitioner."
+                )
+                % {"name": practitioner.user.get_full_name()}
+            )
     for assignment in team:
         replaced_hub = role == TeamRole.HUB_COORDINATOR and assignment.role == role
         if assignment.practitioner_id == practitioner.pk or replaced_hub:
@@ -60,7 +89,7 @@ def care_team_assign(
             assignment.save(update_fields=["ended_on"])
     try:
         with transaction.atomic():
-            return CareTeamAssignment.objects.create(
+            created = CareTeamAssignment.objects.create(
                 member=member,
                 practitioner=practitioner,
                 role=role,
@@ -69,14 +98,24 @@ def care_team_assign(
             )
     except IntegrityError as error:
         raise ValidationError(_("The care team changed meanwhile; please try again.")) from error
+    if hub is not None and role == TeamRole.HUB_COORDINATOR:
+        _cancel_notifications_after_leaving(member=member, practitioner=hub.practitioner)
+    return created
 
 
 @transaction.atomic
 def care_team_end(
     *, assignment: CareTeamAssignment, by, ended_on: datetime.date | None = None
 ) -> CareTeamAssignment:
-    """End a practitioner's place on a care team; the hub function is handed over instead."""
-    if assignment.ended_on is not None:
+    """End a practitioner's place on a care team; the hub function is handed over instead.
+
+    Leaving ends access to the member's clinical records (one policy, in the selectors)
+    and, in this transaction, cancels the emails still queued for the practitioner about
+    the member's consultations they may no longer see.
+    """
+    team = _lock_member_team(assignment.member)
+    assignment = next((a for a in team if a.pk == assignment.pk), None)
+    if assignment is None:
         raise ValidationError(_("This assignment has already ended."))
     if assignment.role == TeamRole.HUB_COORDINATOR:
         raise ValidationError(
@@ -90,24 +129,46 @@ def care_team_end(
         raise ValidationError(_("An assignment cannot end before it started."))
     assignment.ended_on = ended_on
     assignment.save(update_fields=["ended_on"])
+    _cancel_notifications_after_leaving(
+        member=assignment.member, practitioner=assignment.practitioner
+    )
     return assignment
+
+
+# Recorded on a notification's delivery when its email is cancelled rather than sent.
+CANCELLED_NOT_SENT = "cancelled: the recipient no longer has access to this member"
+
+
+def _cancel_notifications_after_leaving(*, member: Member, practitioner: Practitioner) -> int:
+    """Clear the practitioner's notifications about the member's consultations they no longer
+    see, and cancel their queued emails: a conditional update from a sendable state to a
+    terminal one, so a worker that has not claimed the row yet never sends it."""
+    user = practitioner.user
+    lost = Notification.objects.filter(
+        recipient=user, consultation__arc__member_id=member.pk
+    ).exclude(consultation__in=consultations_visible_to(user).values("pk"))
+    lost.filter(read_at__isnull=True).update(read_at=timezone.now())
+    return lost.filter(status__in=SENDABLE).update(
+        status=DeliveryStatus.GAVE_UP, last_error=CANCELLED_NOT_SENT
+    )
 
 
 def _consultation_addressees(consultation: ConsultationRequest) -> list:
     """The named colleague; else the discipline's practitioners on the member's current
-    care team; else every practitioner of the discipline."""
+    care team; else the member's hub coordinator, who routes it. Never the whole clinic:
+    only people who may see the consultation are asked."""
     if consultation.to_practitioner_id:
         return [consultation.to_practitioner.user]
-    of_discipline = Practitioner.objects.filter(discipline=consultation.to_discipline).exclude(
-        pk=consultation.requested_by_id
-    )
-    on_team = of_discipline.filter(
-        pk__in=current_assignments()
-        .filter(member_id=consultation.arc.member_id)
-        .values("practitioner_id")
-    )
-    chosen = on_team if on_team.exists() else of_discipline
-    return [practitioner.user for practitioner in chosen.select_related("user")]
+    team = current_assignments().filter(member_id=consultation.arc.member_id)
+    on_team = Practitioner.objects.filter(
+        discipline=consultation.to_discipline,
+        pk__in=team.values("practitioner_id"),
+    ).exclude(pk=consultation.requested_by_id)
+    if not on_team.exists():
+        on_team = Practitioner.objects.filter(
+            pk__in=team.filter(role=TeamRole.HUB_COORDINATOR).values("practitioner_id")
+        ).exclude(pk=consultation.requested_by_id)
+    return [practitioner.user for practitioner in on_team.select_related("user")]
 
 
 def _notify(*, consultation: ConsultationRequest, recipients: list, kind: str) -> None:
@@ -157,8 +218,10 @@ def consultation_request(
     question: str,
     to_practitioner: Practitioner | None = None,
 ) -> ConsultationRequest:
-    from arcs.models import CLOSED_STATUSES
+    from arcs.models import CLOSED_STATUSES, Arc
 
+    # Decide on the arc as it is now, not as the page loaded it.
+    arc = Arc.objects.select_for_update().get(pk=arc.pk)
     if arc.status in CLOSED_STATUSES:
         raise ValidationError(_("This arc is closed; it takes no more consultations."))
     if to_practitioner is not None and to_practitioner.discipline_id != to_discipline.pk:
@@ -191,6 +254,15 @@ def consultation_answer(
     *, consultation: ConsultationRequest, answered_by: Practitioner, answer: str
 ) -> ConsultationRequest:
     consultation = ConsultationRequest.objects.select_for_update().get(pk=consultation.pk)
+    # Hold the answerer's place on the team while deciding, so a concurrent end of their
+    # assignment waits for this answer or is seen by it.
+    current_assignments().select_for_update().filter(
+        member_id=consultation.arc.member_id, practitioner=answered_by
+    ).first()
+    if not consultations_answerable_by(answered_by.user).filter(pk=consultation.pk).exists():
+        if consultation.status != ConsultationStatus.OPEN:
+            _consultation_transition(consultation, ConsultationStatus.ANSWERED)
+        raise ValidationError(_("You may not answer this consultation."))
     if not answer.strip():
         raise ValidationError(_("Write the answer."))
     _consultation_transition(consultation, ConsultationStatus.ANSWERED)
@@ -230,29 +302,39 @@ def notifications_mark_read(*, user, consultation: ConsultationRequest | None = 
     return unread.update(read_at=timezone.now())
 
 
-@transaction.atomic
-def notification_email_send(*, notification_id: int) -> bool:
-    """Email one notification, once: a retried or repeated task sends nothing more."""
+def _notification_email(notification: Notification):
     from django.conf import settings
-    from django.core.mail import send_mail
+    from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
     from django.utils import translation
 
-    notification = (
-        Notification.objects.select_for_update()
-        .select_related(
-            "recipient", "consultation__requested_by__user", "consultation__to_discipline"
-        )
-        .get(pk=notification_id)
-    )
-    if notification.emailed_at is not None:
-        return False
     # The email says that there is something to read and where, never the clinical content.
     with translation.override(settings.LANGUAGE_CODE):
         context = {"notification": notification, "CLINIC_NAME": settings.CLINIC_NAME}
         subject = render_to_string("careteam/email/notification_subject.txt", context).strip()
         body = render_to_string("careteam/email/notification_body.txt", context)
-    send_mail(subject, body, None, [notification.recipient.email])
-    notification.emailed_at = timezone.now()
-    notification.save(update_fields=["emailed_at"])
-    return True
+    return EmailMessage(subject, body, None, [notification.recipient.email])
+
+
+def notification_email_send(*, notification_id: int, final_attempt: bool = False) -> str:
+    """Email one notification, at most once (``clinic.delivery.deliver_once``).
+
+    Not atomic: the claim must commit before the send. The recipient's access is checked
+    again before claiming: a notification about a member whose care team they left is
+    cancelled, never sent (``care_team_end`` cancels queued ones in its own transaction;
+    this catches a row requeued or queued around it).
+    """
+    rows = Notification.objects.select_related(
+        "recipient", "consultation__requested_by__user", "consultation__to_discipline"
+    )
+    notification = rows.get(pk=notification_id)
+    if not notifications_visible_to(notification.recipient).filter(pk=notification_id).exists():
+        Notification.objects.filter(pk=notification_id, status__in=SENDABLE).update(
+            status=DeliveryStatus.GAVE_UP, last_error=CANCELLED_NOT_SENT
+        )
+        return DeliveryStatus(
+            Notification.objects.values_list("status", flat=True).get(pk=notification_id)
+        )
+    return deliver_once(
+        rows, notification_id, build=_notification_email, final_attempt=final_attempt
+    )

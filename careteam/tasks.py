@@ -1,15 +1,20 @@
-from smtplib import SMTPException
-
 from celery import shared_task
 
 from careteam import services
+from clinic.delivery import TRANSIENT_ERRORS
+
+MAX_RETRIES = 5
 
 
 @shared_task(
-    autoretry_for=(SMTPException, OSError),
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=600,
-    max_retries=5,
+    max_retries=MAX_RETRIES,
 )
-def send_notification_email(notification_id: int) -> bool:
-    return services.notification_email_send(notification_id=notification_id)
+def send_notification_email(self, notification_id: int) -> str:
+    return services.notification_email_send(
+        notification_id=notification_id, final_attempt=self.request.retries >= MAX_RETRIES
+    )

@@ -38,8 +38,8 @@ CONSULTATION_AGES = [
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    # A filter id that no row can have (huge, signed, text) is ignored, never a 500.
+    return selectors.id_param(request.GET.get(name))
 
 
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
@@ -58,6 +58,12 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "reviews_due": list(arc_selectors.reviews_due_for(user)[:50]),
             "interventions_due": list(arc_selectors.interventions_due_for(user)[:50]),
+            # Interventions on my members' arcs whose practitioner left the team.
+            "interventions_unowned": list(
+                arc_selectors.interventions_needing_owner(
+                    member_ids=selectors.member_ids_in_care_of(user)
+                )[:50]
+            ),
             "consultations": list(selectors.consultations_addressed_to(user)[:50]),
             "notifications": list(selectors.unread_notifications(user)[:20]),
             "today": timezone.localdate(),
@@ -138,6 +144,18 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
             ),
             "practitioner_query": f"practitioner={practitioner.pk}" if practitioner else "",
             "settings_stalled": settings.CLINIC_STALLED_ARC_DAYS,
+            "attainment_since": arc_selectors.attainment_since(today),
+            "interventions_unowned": list(
+                arc_selectors.interventions_needing_owner(
+                    member_ids=selectors.member_ids_in_teams(
+                        discipline_id=discipline.pk if discipline else None,
+                        practitioner_id=practitioner.pk if practitioner else None,
+                    )
+                    if discipline or practitioner
+                    else None,
+                    today=today,
+                )[:50]
+            ),
             "consultation_ages": [
                 (key, label, consultation_ages[key]) for key, label, _l, _h in CONSULTATION_AGES
             ],
@@ -162,18 +180,18 @@ def care_team_members(request: HttpRequest) -> HttpResponse:
             ),
         ),
     )
-    practitioner_id = request.GET.get("practitioner", "")
-    if practitioner_id.isdigit():
+    practitioner_id = _id_param(request, "practitioner")
+    if practitioner_id:
         members = members.filter(
             pk__in=selectors.current_assignments()
-            .filter(practitioner_id=int(practitioner_id))
+            .filter(practitioner_id=practitioner_id)
             .values("member_id")
         )
-    discipline_id = request.GET.get("discipline", "")
-    if discipline_id.isdigit():
+    discipline_id = _id_param(request, "discipline")
+    if discipline_id:
         members = members.filter(
             pk__in=selectors.current_assignments()
-            .filter(practitioner__discipline_id=int(discipline_id))
+            .filter(practitioner__discipline_id=discipline_id)
             .values("member_id")
         )
     if request.GET.get("without_hub"):
@@ -284,11 +302,9 @@ def consultation_new(request: HttpRequest, arc_pk: int) -> HttpResponse:
 def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consultation = get_object_or_404(selectors.consultations_visible_to(request.user), pk=pk)
     practitioner = selectors.practitioner_for_user(request.user)
-    asked = consultation.notifications.filter(recipient=request.user, kind="consultation_requested")
     can_answer = (
         practitioner is not None
-        and consultation.status == ConsultationStatus.OPEN
-        and (asked.exists() or has_role(request.user, Role.HUB_COORDINATOR))
+        and selectors.consultations_answerable_by(request.user).filter(pk=pk).exists()
     )
     form = AnswerForm(request.POST or None) if can_answer else None
     if request.method == "POST":

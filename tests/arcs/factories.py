@@ -50,6 +50,21 @@ class ArcFactory(factory.django.DjangoModelFactory):
     )
     last_activity_at = factory.LazyFunction(timezone.now)
 
+    @factory.post_generation
+    def began(arc, create, extracted, **kwargs):
+        # An arc that was activated was created (as a draft) before: measures dated since
+        # its creation are valid. ``began=<datetime>`` sets the creation time explicitly.
+        moment = extracted
+        if moment is None and arc.activated_on is not None:
+            moment = timezone.make_aware(
+                datetime.datetime.combine(
+                    arc.activated_on - datetime.timedelta(days=14), datetime.time(9)
+                )
+            )
+        if create and moment is not None:
+            Arc.objects.filter(pk=arc.pk).update(created_at=moment)
+            arc.created_at = moment
+
 
 class GoalFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -70,11 +70,11 @@ def test_removing_a_goal_keeps_it_and_its_measures_and_records_a_version(client)
 def test_history_shows_the_removal_between_versions(client):
     care = CareSetting()
     goal = second_goal(care)
-    services.goal_save(arc=care.arc, goal=goal, by=care.clinician.user, description="Walk 2 km")
+    services.goal_save(arc=care.arc, goal=goal, by=care.clinician.user, description="Walk 3 km")
     services.goal_remove(arc=care.arc, goal=goal, by=care.clinician.user)
     client.force_login(care.clinician.user)
     html = client.get(reverse("arcs:arc_history", args=[care.arc.pk])).content.decode()
-    assert "Goal removed: Walk 2 km" in html
+    assert "Goal removed: Walk 3 km" in html
     assert "removed on" in html
 
 

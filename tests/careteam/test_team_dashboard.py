@@ -125,10 +125,10 @@ def test_dashboard_filters_narrow_consultations_members_without_arc_and_attainme
         arc=care.arc, requested_by=care.clinician, to_discipline=nutritionist.discipline,
         question="Diet?",
     )  # fmt: skip
-    PractitionerFactory(discipline=discipline("acupuncture"))
+    acupuncturist = PractitionerFactory(discipline=discipline("acupuncture"))
     consultation_request(
         arc=care.arc, requested_by=care.hub, to_discipline=discipline("acupuncture"),
-        question="Needles?",
+        to_practitioner=acupuncturist, question="Needles?",
     )  # fmt: skip
     lonely = MemberFactory()  # active, no arc, in the nutritionist's care team only
     CareTeamAssignmentFactory(member=lonely, practitioner=nutritionist)
