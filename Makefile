@@ -5,7 +5,7 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format lock assets worker beat
+.PHONY: run test bench lint format lock assets worker beat
 
 run: $(VENV)/.runtime assets
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { echo "WeasyPrint cannot load its system libraries: install Pango (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)." >&2; exit 1; }
@@ -15,6 +15,12 @@ run: $(VENV)/.runtime assets
 
 test: $(VENV)/.dev assets
 	bash tests/with_services.sh bash -c '$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/python -m pytest $(PYTEST_ARGS)'
+
+# Build a synthetic clinic at 100 and BENCH_SIZE members and measure it (see README,
+# "Performance"). Not part of `make test`. `BENCH_SIZE=2000 make bench` is the quick one.
+BENCH_SIZE ?= 10000
+bench: $(VENV)/.dev assets
+	BENCH_SIZE=$(BENCH_SIZE) bash tests/with_services.sh $(BIN)/python -m bench.run
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
