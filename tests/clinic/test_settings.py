@@ -96,7 +96,7 @@ def test_database_connections_persist_with_health_checks_by_default():
     assert config["conn_health_checks"] is False
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_kept_connection_the_database_dropped_is_replaced_when_a_request_starts():
     import psycopg
     from django.db import close_old_connections, connection

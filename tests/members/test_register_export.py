@@ -55,7 +55,7 @@ def test_a_register_already_stored_is_kept():
     assert first
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_no_lock_is_held_on_the_export_while_the_register_renders():
     assert connection.vendor == "postgresql"
     for n in range(1, 13):
