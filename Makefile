@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Security lint of the application code: any finding of medium severity or above fails.
 BANDIT := $(BIN)/bandit -q -r clinic members careteam arcs billing governance -x '*/migrations/*' --severity-level medium
 
-.PHONY: run test lint format lock audit assets worker beat
+.PHONY: run test bench lint format lock audit assets worker beat
 
 run: $(VENV)/.runtime assets
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { echo "WeasyPrint cannot load its system libraries: install Pango (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)." >&2; exit 1; }
@@ -17,6 +17,12 @@ run: $(VENV)/.runtime assets
 
 test: $(VENV)/.dev assets
 	bash tests/with_services.sh bash -c '$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BANDIT) && $(BIN)/python -m pytest $(PYTEST_ARGS)'
+
+# Build a synthetic clinic at 100 and BENCH_SIZE members and measure it (see README,
+# "Performance"). Not part of `make test`. `BENCH_SIZE=2000 make bench` is the quick one.
+BENCH_SIZE ?= 10000
+bench: $(VENV)/.dev assets
+	BENCH_SIZE=$(BENCH_SIZE) bash tests/with_services.sh $(BIN)/python -m bench.run
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BANDIT)

@@ -226,7 +226,15 @@ class Invoice(ImmutableModel):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ["-issue_date", "-number"]
-        indexes = [models.Index(fields=["status", "due_date"])]
+        indexes = [
+            models.Index(fields=["status", "due_date"]),
+            # The invoice list's order, unfiltered and by status: page 1 reads 25 index
+            # entries instead of sorting every invoice.
+            models.Index(fields=["-issue_date", "-number"], name="invoice_list_order"),
+            models.Index(
+                fields=["status", "-issue_date", "-number"], name="invoice_list_status_order"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["contract", "period"],

@@ -6,7 +6,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -208,6 +223,18 @@ def anchor_list() -> QuerySet[AnchorOrganization]:
     return AnchorOrganization.objects.prefetch_related("contracts", "contacts")
 
 
+def contract_summary(pk: int) -> DirectCareContract:
+    """A contract and its anchor, without its covered people (see ``contract_enrolments``)."""
+    return get_object_or_404(DirectCareContract.objects.select_related("anchor"), pk=pk)
+
+
+def contract_enrolments(contract: DirectCareContract) -> QuerySet[CoverEnrolment]:
+    """The contract's covered people by member number, to paginate."""
+    return contract.enrolments.select_related("member__user").order_by(
+        "member__number", "covered_from", "pk"
+    )
+
+
 def contract_detail(pk: int) -> DirectCareContract:
     return get_object_or_404(
         DirectCareContract.objects.select_related("anchor").prefetch_related(
@@ -225,20 +252,28 @@ def headcount_by_month(
 ) -> list[tuple[datetime.date, int]]:
     """Members covered on at least one day of each month, from the start to ``until``.
 
-    Uses the contract's prefetched ``enrolments`` when present: no query per month.
+    Counted in the database, one query whatever the number of covered people and months.
     """
-    enrolments = list(contract.enrolments.all())
     last = min(contract.end_date or until, until)
     months = []
     month = rules.month_start(contract.start_date)
     while month <= last:
-        span = (month, rules.month_end(month))
-        covered = {
-            e.member_id for e in enrolments if rules.clip(e.covered_from, e.covered_to, span)
-        }
-        months.append((month, len(covered)))
+        months.append(month)
         month = rules.next_month(month)
-    return months
+    if not months:
+        return []
+    counts = CoverEnrolment.objects.filter(contract=contract).aggregate(
+        **{
+            f"m{i}": Count(
+                "member",
+                distinct=True,
+                filter=Q(covered_from__lte=rules.month_end(month))
+                & (Q(covered_to__isnull=True) | Q(covered_to__gte=month)),
+            )
+            for i, month in enumerate(months)
+        }
+    )
+    return [(month, counts[f"m{i}"]) for i, month in enumerate(months)]
 
 
 # --- Invoice runs ---------------------------------------------------------------------------
@@ -504,34 +539,127 @@ def aging_bucket(days_overdue: int) -> str:
     return "90+"
 
 
+# Bucket keys as annotation names (``1-30`` is not a valid one), in the buckets' order.
+AGING_KEYS = dict(zip(AGING_BUCKETS, ("current", "d1_30", "d31_60", "d61_90", "d90"), strict=True))
+_MONEY = DecimalField(max_digits=12, decimal_places=2)
+# A payer: the contract (anchor) or the member an invoice is to, in its currency.
+_PAYER = ("currency", "contract_id", "member_id")
+
+
+def _aging_bucket(*, on: datetime.date, due: str = "due_date") -> Case:
+    """The aging bucket of an invoice due on ``due`` as seen on ``on``, in the database."""
+    days = datetime.timedelta
+    return Case(
+        When(**{f"{due}__gte": on}, then=Value("current")),
+        When(**{f"{due}__gte": on - days(days=30)}, then=Value("1-30")),
+        When(**{f"{due}__gte": on - days(days=60)}, then=Value("31-60")),
+        When(**{f"{due}__gte": on - days(days=90)}, then=Value("61-90")),
+        default=Value("90+"),
+        output_field=CharField(),
+    )
+
+
+def unpaid_invoices_on(*, on: datetime.date) -> QuerySet[Invoice]:
+    """Every invoice with a balance due, annotated with ``balance`` and its aging
+    ``bucket`` on ``on`` (for the CSV: one row per invoice)."""
+    return (
+        with_amounts(Invoice.objects.filter(status__in=UNPAID_STATUSES))
+        .annotate(
+            balance=ExpressionWrapper(
+                F("total") - F("paid") - F("credited") + F("refunded"), output_field=_MONEY
+            ),
+            bucket=_aging_bucket(on=on),
+        )
+        .filter(balance__gt=0)
+    )
+
+
+def _received_on_unpaid(model, *, on: datetime.date) -> dict[tuple, dict[str, Decimal]]:
+    """Payments, credit notes or refunds against unpaid invoices, by payer and bucket."""
+    rows = (
+        model.objects.filter(invoice__status__in=UNPAID_STATUSES)
+        .annotate(bucket=_aging_bucket(on=on, due="invoice__due_date"))
+        .order_by()
+        .values(*(f"invoice__{field}" for field in _PAYER), "bucket")
+        .annotate(amount=Sum("amount"))
+    )
+    received: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for row in rows:
+        payer = tuple(row[f"invoice__{field}"] for field in _PAYER)
+        received[payer][row["bucket"]] += row["amount"]
+    return received
+
+
 @dataclass
 class AgingReport:
-    rows: list[tuple[Invoice, Decimal, int, str]]
+    """Unpaid balances on ``on`` by payer and bucket.
+
+    ``payers`` is a query of one row per payer (a contract or a member, in a currency), by
+    name, to paginate; pass a page of it to ``rows`` for the balances. ``totals`` is the
+    total row of each currency; ``invoices`` every unpaid invoice, for the CSV.
+    """
+
+    on: datetime.date
+    payers: QuerySet
     totals: dict[str, dict[str, Decimal]]
+    invoices: QuerySet[Invoice]
+    received: dict[tuple, dict[str, Decimal]]
+
+    def rows(self, payers) -> list[dict]:
+        """Balances of a page of ``payers``: invoiced minus what was already received."""
+        result = []
+        for payer in payers:
+            received = self.received.get(tuple(payer[field] for field in _PAYER), {})
+            row = {**payer, "buckets": {}}
+            for bucket, key in AGING_KEYS.items():
+                row["buckets"][bucket] = payer[key] - received.get(bucket, ZERO)
+            row["total"] = sum(row["buckets"].values(), ZERO)
+            result.append(row)
+        return result
 
 
 def aging_report(*, on: datetime.date) -> AgingReport:
-    """Unpaid balances by how long past due they are on ``on``, per currency (one query)."""
-    invoices = with_amounts(
-        Invoice.objects.filter(status__in=UNPAID_STATUSES).select_related(
-            "contract__anchor", "member__user"
-        )
-    ).order_by("due_date", "number")
-    rows = []
+    """Unpaid balances by how long past due they are on ``on``, per payer and per currency.
+
+    Summed in the database without a subquery per invoice: invoiced amounts are grouped
+    by payer and bucket, and payments and credit notes against unpaid invoices (few) are
+    grouped the same way and taken off. A fixed number of queries at any size.
+    """
+    bucket = _aging_bucket(on=on)
+    invoiced = {
+        key: Coalesce(Sum("total", filter=Q(bucket=name)), Value(ZERO), output_field=_MONEY)
+        for name, key in AGING_KEYS.items()
+    }
+    unpaid = Invoice.objects.filter(status__in=UNPAID_STATUSES).annotate(bucket=bucket)
+    payers = (
+        unpaid.order_by()
+        .values(*_PAYER)
+        .annotate(name=Max("bill_to_name"), invoice_count=Count("pk"), **invoiced)
+        .order_by("name", "contract_id", "member_id")
+    )
+    received = _received_on_unpaid(Payment, on=on)
+    for payer, buckets in _received_on_unpaid(CreditNote, on=on).items():
+        for name, amount in buckets.items():
+            received[payer][name] += amount
+    # Money paid back on an invoice is owed again: it counts against what was received.
+    for payer, buckets in _received_on_unpaid(Refund, on=on).items():
+        for name, amount in buckets.items():
+            received[payer][name] -= amount
     totals: dict[str, dict[str, Decimal]] = {}
-    for invoice in invoices:
-        balance = balance_of(invoice)
-        if balance <= 0:
-            continue
-        days = (on - invoice.due_date).days
-        bucket = aging_bucket(days)
-        rows.append((invoice, balance, max(days, 0), bucket))
-        currency_totals = totals.setdefault(
-            invoice.currency, dict.fromkeys((*AGING_BUCKETS, "total"), ZERO)
-        )
-        currency_totals[bucket] += balance
-        currency_totals["total"] += balance
-    return AgingReport(rows=rows, totals=dict(sorted(totals.items())))
+    for row in unpaid.order_by().values("currency").annotate(**invoiced):
+        totals[row["currency"]] = {name: row[key] for name, key in AGING_KEYS.items()}
+    for (currency, *_rest), buckets in received.items():
+        for name, amount in buckets.items():
+            totals[currency][name] -= amount
+    for currency_totals in totals.values():
+        currency_totals["total"] = sum(currency_totals.values(), ZERO)
+    return AgingReport(
+        on=on,
+        payers=payers,
+        totals=dict(sorted(totals.items())),
+        invoices=unpaid_invoices_on(on=on).order_by("due_date", "number"),
+        received=received,
+    )
 
 
 @dataclass

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -51,9 +51,10 @@ def contract(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ANCHOR_CONTACT)
 def anchor_contract(request: HttpRequest, pk: int) -> HttpResponse:
     contract = selectors.anchor_contract_for_user(request.user, pk)
-    contract = selectors.contract_detail(contract.pk)
     headcount = selectors.headcount_by_month(contract, until=timezone.localdate())
-    invoices = selectors.with_amounts(contract.invoices.all()).order_by("-period")
+    invoices = _page(
+        request, selectors.with_amounts(contract.invoices.all()).order_by("-period", "-number")
+    )
     return render(
         request,
         "billing/anchor_contract.html",
@@ -156,7 +157,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    contract = selectors.contract_detail(pk)
+    contract = selectors.contract_summary(pk)
     enrolment_form = forms.EnrolmentForm(request.POST or None)
     if request.method == "POST" and enrolment_form.is_valid():
         data = enrolment_form.cleaned_data
@@ -178,6 +179,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "billing/contract_detail.html",
         {
             "contract": contract,
+            "enrolments": _page(request, selectors.contract_enrolments(contract)),
             "enrolment_form": enrolment_form,
             "end_form": forms.ContractEndForm(),
             "enrolment_end_form": forms.EnrolmentEndForm(),
@@ -419,47 +421,64 @@ def run_invoicing(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 def aging_report(request: HttpRequest) -> HttpResponse:
-    report = selectors.aging_report(on=timezone.localdate())
+    today = timezone.localdate()
+    report = selectors.aging_report(on=today)
+    payers = _page(request, report.payers)
     return render(
         request,
         "billing/aging.html",
-        {"report": report, "buckets": selectors.AGING_BUCKETS, "today": timezone.localdate()},
+        {
+            "report": report,
+            "payers": payers,
+            "rows": report.rows(payers),
+            "buckets": selectors.AGING_BUCKETS,
+            "today": today,
+        },
     )
 
 
 @role_required(Role.ADMINISTRATOR)
-def aging_report_csv(request: HttpRequest) -> HttpResponse:
+def aging_report_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every unpaid invoice, streamed: the page shows payers; the CSV has the detail."""
     today = timezone.localdate()
-    report = selectors.aging_report(on=today)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="aging-{today.isoformat()}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "invoice",
-            "bill_to",
-            "issue_date",
-            "due_date",
-            "days_overdue",
-            "bucket",
-            "balance",
-            "currency",
-        ]
+    invoices = (
+        selectors.unpaid_invoices_on(on=today)
+        .order_by("due_date", "number")
+        .values_list(
+            "number", "bill_to_name", "issue_date", "due_date", "bucket", "balance", "currency"
+        )
     )
-    for invoice, balance, days, bucket in report.rows:
-        writer.writerow(
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(
             [
-                invoice.number,
-                invoice.bill_to_name,
-                invoice.issue_date,
-                invoice.due_date,
-                days,
-                bucket,
-                balance,
-                invoice.currency,
+                "invoice",
+                "bill_to",
+                "issue_date",
+                "due_date",
+                "days_overdue",
+                "bucket",
+                "balance",
+                "currency",
             ]
         )
+        for number, bill_to, issued, due, bucket, balance, currency in invoices.iterator(
+            chunk_size=2000
+        ):
+            days = max((today - due).days, 0)
+            yield writer.writerow([number, bill_to, issued, due, days, bucket, balance, currency])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="aging-{today.isoformat()}.csv"'
     return response
+
+
+class _Echo:
+    """A file-like object csv.writer writes to that hands each line back."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 def _statement_month(request: HttpRequest) -> datetime.date:

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import BASE_DIR
 
 PROBE = """
@@ -24,6 +26,8 @@ print(json.dumps({
     "staff_mfa": settings.CLINIC_REQUIRE_STAFF_MFA,
     "currency": settings.CLINIC_CURRENCY,
     "time_zone": settings.TIME_ZONE,
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "conn_health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
 }))
 """
 STRONG_KEY = "k3y-" + "x9Q!" * 15
@@ -75,6 +79,40 @@ def test_database_and_redis_urls_switch_to_postgresql_and_a_real_broker():
     assert config["eager"] is False
     assert config["broker"] == "redis://cache:6379/0"
     assert config["cache"].endswith("RedisCache")
+
+
+def test_database_connections_persist_with_health_checks_by_default():
+    config = probe({"DATABASE_URL": "postgres://u:p@db.internal:5432/clinic"})
+    assert config["conn_max_age"] == 600
+    assert config["conn_health_checks"] is True
+    config = probe(
+        {
+            "DATABASE_URL": "postgres://u:p@db.internal:5432/clinic",
+            "CONN_MAX_AGE": "0",
+            "CONN_HEALTH_CHECKS": "false",
+        }
+    )
+    assert config["conn_max_age"] == 0
+    assert config["conn_health_checks"] is False
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_kept_connection_the_database_dropped_is_replaced_when_a_request_starts():
+    import psycopg
+    from django.db import close_old_connections, connection
+
+    from tests.conftest import _database_url
+
+    assert connection.settings_dict["CONN_MAX_AGE"] > 0
+    connection.ensure_connection()
+    backend_pid = connection.connection.info.backend_pid
+    with psycopg.connect(_database_url(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+    # What Django runs on request_started; the health check then finds the dead link.
+    close_old_connections()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != backend_pid
 
 
 def test_clinic_identity_comes_from_the_environment():
