@@ -1,5 +1,4 @@
 import datetime
-from smtplib import SMTPException
 
 import icalendar
 import pytest
@@ -9,12 +8,15 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.delivery import delivery_requeue
 from governance import selectors, services, tasks
 from governance.models import DeliveryChannel, DeliveryStatus, MeetingKind, NoticeDelivery
 from members.models import MemberStatus
 from members.models import NoticeDelivery as NoticePreference
+from members.selectors import is_in_good_standing
+from tests.billing.helpers import member_invoice
 from tests.conftest import _free_port
-from tests.governance.factories import MeetingFactory
+from tests.governance.factories import MeetingFactory, motion
 from tests.members.factories import MemberFactory
 from tests.pdf import pdf_text
 
@@ -23,8 +25,21 @@ pytestmark = pytest.mark.django_db
 
 def attachments(message) -> dict[str, bytes]:
     if hasattr(message, "attachments"):  # django.core.mail outbox
-        return {name: content for name, content, _mime in message.attachments}
+        return {
+            **{
+                a.get_filename(): a.get_payload(decode=True)
+                for a in message.attachments
+                if hasattr(a, "get_filename")
+            },
+            **{a[0]: a[1] for a in message.attachments if isinstance(a, tuple)},
+        }
     return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+
+
+def calendar_part(message):
+    """The iCalendar part of a sent message, as the recipient's mail program sees it."""
+    parsed = message.message() if hasattr(message, "message") else message
+    return next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
 
 
 def as_bytes(content) -> bytes:
@@ -46,21 +61,36 @@ def send(meeting, capture) -> int:
         return services.meeting_send_notice(meeting=meeting)
 
 
-def test_notice_mails_every_member_in_good_standing_once_with_ics_and_pdf(
-    meeting, django_capture_on_commit_callbacks
+def test_notice_mails_every_current_member_once_with_links_ics_and_pdf(
+    meeting, settings, django_capture_on_commit_callbacks
 ):
-    members = MemberFactory.create_batch(3)
+    settings.CLINIC_SITE_URL = "https://clinic.example.org"
+    members = MemberFactory.create_batch(2)
+    # In arrears, so without a vote, but still a member: noticed all the same.
+    in_arrears = member_invoice().member
+    assert not is_in_good_standing(in_arrears)
+    members.append(in_arrears)
     MemberFactory(status=MemberStatus.LAPSED)
     postal = MemberFactory(
         notice_delivery=NoticePreference.POST, address="4 Orchard Row\nRiverside 1234"
     )
+    ballot = motion(meeting=meeting, title="Approve the accounts")
     assert send(meeting, django_capture_on_commit_callbacks) == 4
     assert sorted(m.to[0] for m in mail.outbox) == sorted(m.user.email for m in members)
     message = mail.outbox[0]
     assert "Approve the annual accounts" in message.body
+    # Absolute links to the meeting page and to the online ballot.
+    assert f"https://clinic.example.org/governance/meetings/{meeting.pk}/" in message.body
+    assert f"https://clinic.example.org/governance/ballots/{ballot.pk}/" in message.body
+    part = calendar_part(message)
+    assert part.get_param("method") == "PUBLISH"
     files = attachments(message)
     calendar = icalendar.Calendar.from_ical(as_bytes(files["meeting.ics"]))
+    assert str(calendar["method"]) == "PUBLISH"
     event = next(iter(calendar.walk("VEVENT")))
+    assert str(event["uid"]) == f"meeting-{meeting.pk}@clinic.example.org"
+    assert str(event["organizer"]).startswith("mailto:")
+    assert event["organizer"].params["CN"] == settings.CLINIC_NAME
     assert event.decoded("dtstart") == meeting.starts_at
     assert event.decoded("dtend") == meeting.ends_at
     assert event["dtstart"].params["TZID"] == "Europe/Amsterdam"
@@ -85,6 +115,16 @@ def test_notice_mails_every_member_in_good_standing_once_with_ics_and_pdf(
     assert send(meeting, django_capture_on_commit_callbacks) == 1
     assert [m.to[0] for m in mail.outbox] == [newcomer.user.email]
     assert NoticeDelivery.objects.filter(meeting=meeting).count() == 5
+
+
+def test_a_setting_limits_notices_to_members_in_good_standing(
+    meeting, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTICE_RECIPIENTS = "good_standing"
+    member = MemberFactory()
+    member_invoice()
+    assert send(meeting, django_capture_on_commit_callbacks) == 1
+    assert [m.to[0] for m in mail.outbox] == [member.user.email]
 
 
 def test_email_is_written_in_the_members_language(meeting, django_capture_on_commit_callbacks):
@@ -122,19 +162,24 @@ def test_failed_notices_are_retried_with_backoff_then_sent_once_the_server_answe
     task = tasks.send_notice_chunk
     assert (task.retry_backoff, task.max_retries) == (True, 5)
     # Celery runs attempt n with request.retries == n; each attempt asks to be retried
-    # with a backoff delay, until the fifth retry gives up with the SMTP error.
+    # with a backoff delay, until the fifth retry is the final attempt and gives up.
     for attempt in range(5):
         with pytest.raises(Retry) as retry:
             task.apply(args=(meeting.pk, ids), retries=attempt)
         assert retry.value.when is not None
-    with pytest.raises(SMTPException):
-        task.apply(args=(meeting.pk, ids), retries=5)
+        assert NoticeDelivery.objects.get(member=member).status == DeliveryStatus.FAILED
+    task.apply(args=(meeting.pk, ids), retries=5)
     delivery = NoticeDelivery.objects.get(meeting=meeting, member=member)
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 6)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.GAVE_UP, 6)
     assert delivery.last_error
     assert selectors.notice_progress(meeting).email_failed == 2
-    # One delivery gets through; the retry that follows mails only the other one.
+    # Given up is final until staff requeue; then it gets through, and the send that
+    # follows mails only the other one.
     settings.EMAIL_PORT = good_port
+    task.apply(args=(meeting.pk, [delivery.pk]))
+    assert mailbox.messages == []
+    for pk in ids:
+        assert delivery_requeue(NoticeDelivery.objects.all(), pk)
     task.apply(args=(meeting.pk, [delivery.pk]))
     assert [m["To"] for m in mailbox.wait_for(1)] == [member.user.email]
     send(meeting, django_capture_on_commit_callbacks)
