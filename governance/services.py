@@ -221,6 +221,11 @@ def meeting_send_notice(*, meeting: Meeting) -> int:
         ignore_conflicts=True,
     )
     created = NoticeDelivery.objects.filter(meeting=meeting).count() - before
+    # Notices the mail server refused to the end are safe to send again; "unknown" ones may
+    # have arrived, so they wait for staff to check (clinic.delivery.delivery_requeue).
+    NoticeDelivery.objects.filter(
+        meeting=meeting, channel=DeliveryChannel.EMAIL, status=DeliveryStatus.GAVE_UP
+    ).update(status=DeliveryStatus.QUEUED, last_error="")
     if meeting.notice_sent_at is None:
         # When the notice was first queued: it fixes the meeting's times. The notice period
         # itself counts from each delivery's sent_at (selectors.notice_timeliness).

@@ -333,6 +333,10 @@ def notice_progress(request: HttpRequest, pk: int) -> HttpResponse:
             "progress": progress,
             "failed": failed,
             "postal_batches": selectors.postal_batches(meeting),
+            "deadline": selectors.notice_deadline(meeting),
+            "not_in_time": Paginator(selectors.notices_not_in_time(meeting), PAGE_SIZE).get_page(
+                request.GET.get("late")
+            ),
         },
     )
 

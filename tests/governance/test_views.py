@@ -102,8 +102,10 @@ ADMIN_VIEWS = [
     ("governance:postal_notices_pdf", "meeting"),
     ("governance:ballot_create", None),
     ("governance:ballot_manage", "open"),
+    ("governance:ballot_edit", "draft"),
     ("governance:ballot_open", "draft"),
     ("governance:ballot_close", "open"),
+    ("governance:ballot_cancel", "open"),
     ("governance:board_apply", "closed"),
     ("governance:board", None),
 ]
