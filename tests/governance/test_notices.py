@@ -6,9 +6,11 @@ from celery.exceptions import Retry
 from celery.signals import task_prerun
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic.delivery import delivery_requeue
+from clinic.roles import Role
 from governance import selectors, services, tasks
 from governance.models import DeliveryChannel, DeliveryStatus, MeetingKind, NoticeDelivery
 from members.models import MemberStatus
@@ -16,6 +18,7 @@ from members.models import NoticeDelivery as NoticePreference
 from members.selectors import is_in_good_standing
 from tests.billing.helpers import member_invoice
 from tests.conftest import _free_port
+from tests.factories import user_with_role
 from tests.governance.factories import MeetingFactory, motion
 from tests.members.factories import MemberFactory
 from tests.pdf import pdf_text
@@ -308,3 +311,45 @@ def test_progress_counts_refresh_themselves_only_while_notices_remain(
     fragment = client.get(address, headers={"HX-Request": "true"}).content.decode()
     assert 'id="sent">2<' in fragment and 'id="remaining">0<' in fragment
     assert "hx-trigger" not in fragment
+
+
+def test_a_notice_whose_send_outcome_was_lost_is_never_sent_again(
+    meeting, mailbox, django_capture_on_commit_callbacks
+):
+    """A worker that sent the mail and then lost the database leaves the row "sending"."""
+    member = MemberFactory()
+    services.meeting_send_notice(meeting=meeting)  # recorded, not yet sent
+    delivery = NoticeDelivery.objects.get(member=member)
+    # What the crash leaves behind: claimed and (perhaps) sent, outcome never recorded.
+    NoticeDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING, attempts=1, claimed_at=timezone.now()
+    )
+    tasks.send_notice_chunk.apply(args=(meeting.pk, [delivery.pk]))
+    send(meeting, django_capture_on_commit_callbacks)
+    assert mailbox.messages == []
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.UNKNOWN
+    assert list(selectors.failed_deliveries(meeting)) == [delivery]
+
+
+def test_the_notice_period_counts_from_when_each_notice_left(meeting, settings, client):
+    on_time, late, failed, waiting = MemberFactory.create_batch(4)
+    services.meeting_send_notice(meeting=meeting)
+    deadline = selectors.notice_deadline(meeting)
+    assert deadline == meeting.starts_at - datetime.timedelta(
+        days=settings.CLINIC_NOTICE_PERIOD_DAYS
+    )
+    rows = NoticeDelivery.objects.filter(meeting=meeting)
+    rows.filter(member=on_time).update(
+        status=DeliveryStatus.SENT, sent_at=deadline - datetime.timedelta(days=1)
+    )
+    rows.filter(member=late).update(
+        status=DeliveryStatus.SENT, sent_at=deadline + datetime.timedelta(minutes=1)
+    )
+    rows.filter(member=failed).update(status=DeliveryStatus.GAVE_UP)
+    reported = {d.member_id for d in selectors.notices_not_in_time(meeting)}
+    assert reported == {late.pk, failed.pk, waiting.pk}
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("governance:notice_progress", args=[meeting.pk])).content.decode()
+    assert 'data-not-in-time="3"' in page
+    assert late.full_name in page and on_time.full_name not in page
