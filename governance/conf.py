@@ -29,8 +29,15 @@ def notice_recipients() -> str:
 
 
 def site_url() -> str:
-    """The installation's public address, for absolute links in email."""
-    url = getattr(settings, "CLINIC_SITE_URL", "") or f"http://{settings.ALLOWED_HOSTS[0]}"
+    """The installation's public address, for absolute links in email.
+
+    Without ``CLINIC_SITE_URL``, the first concrete host name allowed (a wildcard or a
+    leading-dot pattern names no host); set it in production.
+    """
+    url = getattr(settings, "CLINIC_SITE_URL", "")
+    if not url:
+        hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
+        url = f"http://{hosts[0] if hosts else 'localhost'}"
     return url.rstrip("/")
 
 
