@@ -2,7 +2,6 @@
 
 import contextlib
 import datetime
-import logging
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
@@ -53,8 +52,6 @@ from governance.models import (
 from members.models import Member
 from members.models import NoticeDelivery as NoticePreference
 from members.selectors import active_members, members_in_good_standing
-
-logger = logging.getLogger(__name__)
 
 # Receipts avoid look-alike characters (0/O, 1/I/L) so members can read them back.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -676,7 +673,13 @@ def _pool_take(ballot: Ballot) -> list[tuple[str, list[int]]]:
 
 
 @transaction.atomic
-def _ballot_box_fill(*, ballot_id: int) -> int:
+def ballot_box_flush(*, ballot_id: int) -> int:
+    """Move the ballot's pooled choices into the box if there are at least a batch of them.
+
+    Runs in its own transaction (never the voter's) and rewrites the secret tables before
+    it commits, so the deleted pool rows, which carried the voters' transaction ids, never
+    exist in any committed page. Returns how many choices moved.
+    """
     ballot = Ballot.objects.select_for_update().get(pk=ballot_id)
     if ballot.status != BallotStatus.OPEN:
         return 0
@@ -684,20 +687,8 @@ def _ballot_box_fill(*, ballot_id: int) -> int:
         return 0
     pending = _pool_take(ballot)
     _box_insert(ballot, pending)
+    ballot_tables_rewrite()
     return len(pending)
-
-
-def ballot_box_flush(*, ballot_id: int) -> int:
-    """Move the ballot's pooled choices into the box if there are at least a batch of them.
-
-    Runs in its own transaction (never the voter's), then rewrites the tables so the
-    deleted pool rows, which carried the voters' transaction ids, are gone from the pages.
-    Returns how many choices moved.
-    """
-    moved = _ballot_box_fill(ballot_id=ballot_id)
-    if moved:
-        ballot_tables_rewrite()
-    return moved
 
 
 def ballot_boxes_flush_due() -> int:
@@ -709,48 +700,61 @@ def ballot_boxes_flush_due() -> int:
 SECRET_TABLES = (PendingChoice, CastBallot, BallotMark)
 
 
-def ballot_tables_rewrite() -> bool:
-    """Rewrite the pool and the box into new files, without their dead rows.
+@transaction.atomic
+def ballot_tables_rewrite() -> None:
+    """Rewrite the pool and the box into new files: live rows only, in a random order,
+    all stamped with this transaction's id.
 
     A DELETE only marks a row dead: its bytes, with the transaction id that wrote it, stay
-    in the page until the table is vacuumed. ``VACUUM FULL`` copies the live rows into a
-    new file (and rebuilds the indexes), so nothing of a deleted pool row or of the box's
-    pre-shuffle order is left to read. It cannot run inside a transaction: callers run it
-    after commit. A transaction that was already running when the rows were deleted still
-    sees them, and PostgreSQL keeps them for it; the next rewrite (every flush, every close
-    and the periodic job) removes them. Returns False, having done nothing, when called
-    inside a transaction (the periodic job then does it).
+    in the page until vacuumed, and VACUUM keeps them as long as any older snapshot
+    anywhere in the database might still see them. TRUNCATE does not wait for snapshots:
+    it gives the tables new, empty files (the old ones are unlinked at commit), into which
+    the live rows are copied back in a random order. Run inside the transaction that
+    deleted the rows, no dead row is ever committed. Callers hold the ballot's lock; the
+    tables are locked in the order every writer uses (pool, box, marks), so a vote or a
+    batch in progress is waited for, never deadlocked with.
     """
-    if db_connection.in_atomic_block:
-        logger.warning("Ballot tables not rewritten: called inside a transaction.")
-        return False
+    if db_connection.vendor != "postgresql":
+        return
+    quote = db_connection.ops.quote_name
+    tables = [quote(m._meta.db_table) for m in SECRET_TABLES]
+    copies = [quote(f"rewrite_{m._meta.model_name}") for m in SECRET_TABLES]
     with db_connection.cursor() as cursor:
-        if db_connection.vendor == "postgresql":
-            quote = db_connection.ops.quote_name
-            tables = ", ".join(quote(m._meta.db_table) for m in SECRET_TABLES)
-            cursor.execute(f"VACUUM (FULL) {tables}")
-        elif db_connection.vendor == "sqlite":
+        # Django's foreign keys are checked at commit; TRUNCATE refuses a table with checks
+        # still pending, so run them now (and defer them again afterwards).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+        for table, copy in zip(tables, copies, strict=True):
+            cursor.execute(f"CREATE TEMPORARY TABLE {copy} ON COMMIT DROP AS TABLE {table}")
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        # The box before its marks (foreign key), each in an order nobody chose. The names
+        # are the models' own tables, quoted: nothing here comes from a request.
+        for table, copy in zip(tables, copies, strict=True):
+            cursor.execute(f"INSERT INTO {table} SELECT * FROM {copy} ORDER BY random()")  # noqa: S608
+        cursor.execute(f"DROP TABLE {', '.join(copies)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def sqlite_vacuum() -> None:
+    """SQLite (the demo) keeps deleted rows in free pages until VACUUM, outside transactions."""
+    if db_connection.vendor == "sqlite" and not db_connection.in_atomic_block:
+        with db_connection.cursor() as cursor:
             cursor.execute("VACUUM")
-    return True
-
-
-def _rewrite_after_commit() -> None:
-    from governance import tasks
-
-    transaction.on_commit(tasks.rewrite_ballot_tables.delay)
 
 
 @transaction.atomic
 def ballot_close(*, ballot: Ballot) -> Ballot:
-    """Close the ballot: the rest of the pool enters the box, the whole box is rewritten in
-    a random order in this one transaction, and the tables are rewritten after commit."""
+    """Close the ballot: the rest of the pool enters the box and the tables are rewritten,
+    in this one transaction, so every box row of the ballot has one transaction id, a
+    random position and a new key, and no earlier copy exists."""
     ballot = Ballot.objects.select_for_update().get(pk=ballot.pk)
     _ballot_transition(ballot, BallotStatus.CLOSED)
     ballot.closed_at = timezone.now()
     ballot.save(update_fields=["status", "closed_at"])
     _box_insert(ballot, _pool_take(ballot))
     _reshuffle_cast_ballots(ballot)
-    _rewrite_after_commit()
+    ballot_tables_rewrite()
+    transaction.on_commit(sqlite_vacuum)
     from governance import tasks
 
     transaction.on_commit(lambda: tasks.render_ballot_results.delay(ballot.pk))
@@ -769,7 +773,8 @@ def ballot_cancel(*, ballot: Ballot) -> Ballot:
     BallotMark.objects.filter(cast_ballot__ballot=ballot).delete()
     CastBallot.objects.filter(ballot=ballot).delete()
     BallotMail.objects.filter(ballot=ballot, status=DeliveryStatus.QUEUED).delete()
-    _rewrite_after_commit()
+    ballot_tables_rewrite()
+    transaction.on_commit(sqlite_vacuum)
     return ballot
 
 

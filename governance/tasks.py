@@ -89,14 +89,5 @@ def flush_ballot_box(ballot_id: int) -> int:
 
 @shared_task(acks_late=True)
 def flush_ballot_boxes() -> int:
-    """Periodic: move pooled choices in batches, and rewrite the secret tables either way so
-    dead rows a long transaction kept alive at the last rewrite do not stay."""
-    moved = services.ballot_boxes_flush_due()
-    if not moved:
-        services.ballot_tables_rewrite()
-    return moved
-
-
-@shared_task(acks_late=True)
-def rewrite_ballot_tables() -> bool:
-    return services.ballot_tables_rewrite()
+    """Periodic: move pooled choices into the box wherever a batch is waiting."""
+    return services.ballot_boxes_flush_due()

@@ -375,3 +375,19 @@ def test_cancelling_asks_first_then_destroys_the_uncounted_choices(client):
     assert client.get(reverse("governance:ballot_detail", args=[ballot.pk])).status_code == 404
     with pytest.raises(ValidationError):
         services.ballot_close(ballot=ballot)
+
+
+def test_the_periodic_job_moves_a_full_pool_into_the_box_and_leaves_a_short_one(settings):
+    from governance import tasks
+
+    settings.CLINIC_BALLOT_BATCH_SIZE = 3
+    members = MemberFactory.create_batch(4)
+    ballot = services.ballot_open(ballot=motion())
+    for member in members[:2]:
+        vote(ballot, member, "for")
+    assert tasks.flush_ballot_boxes.delay().get() == 0  # two are fewer than a batch
+    assert PendingChoice.objects.filter(ballot=ballot).count() == 2
+    vote(ballot, members[2], "against")
+    assert tasks.flush_ballot_boxes.delay().get() == 3
+    assert not PendingChoice.objects.filter(ballot=ballot).exists()
+    assert ballot.cast_ballots.count() == 3
