@@ -6,6 +6,8 @@ from celery.exceptions import Retry
 from celery.signals import task_prerun
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -353,3 +355,26 @@ def test_the_notice_period_counts_from_when_each_notice_left(meeting, settings, 
     page = client.get(reverse("governance:notice_progress", args=[meeting.pk])).content.decode()
     assert 'data-not-in-time="3"' in page
     assert late.full_name in page and on_time.full_name not in page
+
+
+def test_notice_fan_out_costs_only_the_delivery_protocol_per_email(meeting):
+    """Documents are rendered once per language per chunk: each further email adds only
+    deliver_once's read, claim and outcome of its delivery row, whatever the meeting holds."""
+    MemberFactory.create_batch(6)
+    services.meeting_send_notice(meeting=meeting)
+    ids = list(
+        NoticeDelivery.objects.filter(meeting=meeting).order_by("pk").values_list("pk", flat=True)
+    )
+
+    def queries(chunk: list[int]) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            services.notice_send_chunk(meeting_id=meeting.pk, delivery_ids=chunk)
+        sql = [q["sql"] for q in captured]
+        protocol = [q for q in sql if '"governance_noticedelivery"' in q]
+        other = [q for q in sql if q not in protocol and "SAVEPOINT" not in q]
+        return len(protocol), len(other)
+
+    (two_protocol, two_other), (four_protocol, four_other) = queries(ids[:2]), queries(ids[2:6])
+    assert (two_protocol, four_protocol) == (2 * 3, 4 * 3)
+    assert four_other == two_other
+    assert len(mail.outbox) == 6
