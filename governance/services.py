@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once
+from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once, delivery_requeue
 from clinic.pdf import render_pdf
 from governance import conf
 from governance.models import (
@@ -232,6 +232,22 @@ def meeting_send_notice(*, meeting: Meeting) -> int:
 
     transaction.on_commit(lambda: tasks.dispatch_meeting_notice.delay(meeting.pk))
     return created
+
+
+@transaction.atomic
+def notice_requeue(*, meeting: Meeting, delivery_id: int) -> bool:
+    """Staff checked that a notice marked unknown or given up did not arrive: send it again.
+
+    Returns False (nothing changes) for a notice that is queued, in flight or sent.
+    """
+    requeued = delivery_requeue(
+        NoticeDelivery.objects.filter(meeting=meeting, channel=DeliveryChannel.EMAIL), delivery_id
+    )
+    if requeued:
+        from governance import tasks
+
+        transaction.on_commit(lambda: tasks.dispatch_meeting_notice.delay(meeting.pk))
+    return requeued
 
 
 def notice_dispatch(*, meeting_id: int) -> None:

@@ -30,6 +30,11 @@ urlpatterns = [
         name="notice_progress",
     ),
     path(
+        "manage/meetings/<int:pk>/notice/<int:delivery_pk>/resend/",
+        views.notice_requeue,
+        name="notice_requeue",
+    ),
+    path(
         "manage/meetings/<int:pk>/postal-notices/<int:batch_pk>.pdf",
         views.postal_notices_pdf,
         name="postal_notices_pdf",

@@ -312,6 +312,19 @@ def notice_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
+@require_POST
+def notice_requeue(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    meeting = _admin_meeting(pk)
+    if services.notice_requeue(meeting=meeting, delivery_id=delivery_pk):
+        messages.success(request, _("The notice will be sent again."))
+    else:
+        messages.error(
+            request, _("Only a failed notice, or one whose outcome is unknown, can be sent again.")
+        )
+    return redirect("governance:notice_progress", pk=meeting.pk)
+
+
+@role_required(Role.ADMINISTRATOR)
 @never_cache
 def notice_progress(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _admin_meeting(pk)

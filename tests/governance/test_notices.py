@@ -315,8 +315,8 @@ def test_progress_counts_refresh_themselves_only_while_notices_remain(
     assert "hx-trigger" not in fragment
 
 
-def test_a_notice_whose_send_outcome_was_lost_is_never_sent_again(
-    meeting, mailbox, django_capture_on_commit_callbacks
+def test_a_notice_whose_send_outcome_was_lost_is_never_sent_again_unless_staff_resend_it(
+    meeting, mailbox, client, django_capture_on_commit_callbacks
 ):
     """A worker that sent the mail and then lost the database leaves the row "sending"."""
     member = MemberFactory()
@@ -332,6 +332,17 @@ def test_a_notice_whose_send_outcome_was_lost_is_never_sent_again(
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.UNKNOWN
     assert list(selectors.failed_deliveries(meeting)) == [delivery]
+    # Staff check with the member that it did not arrive, then send it again, once.
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("governance:notice_progress", args=[meeting.pk])).content.decode()
+    assert f"send to {member.full_name} again" in page
+    resend = reverse("governance:notice_requeue", args=[meeting.pk, delivery.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(resend)
+    assert [m["To"] for m in mailbox.wait_for(1)] == [member.user.email]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(resend)  # sent now: nothing to requeue
+    assert len(mailbox.messages) == 1
 
 
 def test_the_notice_period_counts_from_when_each_notice_left(meeting, settings, client):

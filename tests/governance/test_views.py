@@ -99,6 +99,7 @@ ADMIN_VIEWS = [
     ("governance:document_upload", "meeting"),
     ("governance:notice_send", "meeting"),
     ("governance:notice_progress", "meeting"),
+    ("governance:notice_requeue", "meeting"),
     ("governance:postal_notices_pdf", "meeting"),
     ("governance:ballot_create", None),
     ("governance:ballot_manage", "open"),
@@ -116,7 +117,7 @@ def url(world, name: str, key: str | None) -> str:
         return reverse(name)
     if key == "document":
         return reverse(name, args=[world["meeting"].pk, world["document"].pk])
-    if name == "governance:postal_notices_pdf":
+    if name in ("governance:postal_notices_pdf", "governance:notice_requeue"):
         return reverse(name, args=[world["meeting"].pk, 99999])
     return reverse(name, args=[world[key].pk])
 
