@@ -249,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.open_and_close_due_ballots",
         "schedule": 60.0,
     },
+    "flush-ballot-boxes": {"task": "governance.tasks.flush_ballot_boxes", "schedule": 300.0},
+    "remind-ballot-non-voters": {
+        "task": "governance.tasks.remind_ballot_non_voters",
+        "schedule": crontab(minute=30),
+    },
 }
 
 # --- Email -----------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def _open_motion(meeting: Meeting, members: dict[int, Member]) -> None:
         description="The members approve the annual accounts and the plan for next year.",
         kind=BallotKind.MOTION,
         majority_rule=MajorityRule.SIMPLE,
-        record_date=timezone.localdate() - datetime.timedelta(days=1),
+        record_date=timezone.localdate() - datetime.timedelta(days=2),
         opens_at=now - datetime.timedelta(days=1),
         closes_at=meeting.starts_at,
         allow_proxies=True,

@@ -159,14 +159,36 @@ class BallotForm(forms.Form):
     )
     allow_proxies = forms.BooleanField(label=_("Allow proxy voting"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, ballot=None, **kwargs):
+        if ballot is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "title": ballot.title,
+                    "description": ballot.description,
+                    "kind": ballot.kind,
+                    "majority_rule": ballot.majority_rule,
+                    "seats": ballot.seats,
+                    "candidates": [o.candidate_id for o in ballot.options.all() if o.candidate_id],
+                    "record_date": ballot.record_date,
+                    "opens_at": timezone.localtime(ballot.opens_at),
+                    "closes_at": timezone.localtime(ballot.closes_at),
+                    "quorum_percent": (ballot.quorum * 100).quantize(Decimal("0.1")),
+                    "allow_proxies": ballot.allow_proxies,
+                },
+            )
         super().__init__(*args, **kwargs)
         self.fields["candidates"].queryset = _candidate_queryset()
-        self.fields["quorum_percent"].initial = (settings.CLINIC_DEFAULT_QUORUM * 100).quantize(
-            Decimal("0.1")
-        )
-        self.fields["record_date"].initial = timezone.localdate()
+        if ballot is None:
+            self.fields["quorum_percent"].initial = (settings.CLINIC_DEFAULT_QUORUM * 100).quantize(
+                Decimal("0.1")
+            )
+            self.fields["record_date"].initial = timezone.localdate()
         self.helper = _helper(_("Create ballot"))
+        if ballot is not None:
+            # Editing a draft: the kind decides the options, so it stays what it was.
+            self.fields["kind"].disabled = True
+            self.helper = _helper(_("Save ballot"))
 
     def clean(self):
         data = super().clean()
@@ -218,20 +240,29 @@ class VoteForm(forms.Form):
         return chosen
 
 
-class ProxyForm(forms.Form):
-    proxy_number = forms.IntegerField(
-        label=_("Member number of your proxy"),
-        min_value=1,
+class ProxySearchForm(forms.Form):
+    """Find a proxy by name among the ballot's eligible voters (never by a typed number)."""
+
+    q = forms.CharField(
+        label=_("Name of the member you want as your proxy"),
+        min_length=3,
+        max_length=100,
         help_text=_("Another member eligible in this ballot, who will vote for you."),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper(_("Appoint proxy"))
+
+class ProxyForm(forms.Form):
+    """The member chosen from the search results."""
+
+    proxy = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
 
 class ReceiptSearchForm(forms.Form):
-    receipt = forms.CharField(label=_("Your receipt code"), max_length=32)
+    receipt = forms.CharField(
+        label=_("Your receipt code"),
+        max_length=64,
+        help_text=_("Spaces, dashes and capitals do not matter."),
+    )
 
 
 class BoardTermForm(forms.Form):

@@ -1,9 +1,11 @@
 """General meetings, their notices, ballots and the board.
 
-Secret ballot: who took part (``Participation``) and what was chosen (``CastBallot`` and
-its ``BallotMark`` rows) live in separate tables with nothing that links them: no foreign
-key between them, no timestamps on the anonymous side, and random UUID primary keys there
-so no sequence reveals the order in which ballots were cast.
+Secret ballot: who took part (``Participation``) and what was chosen live in separate
+tables. A vote writes its participation and, in the same transaction, its choice into
+the waiting room ``PendingChoice``; that row shares the vote's transaction id, so it is
+moved into the ballot box (``CastBallot`` and its ``BallotMark`` rows) by a separate
+transaction, in shuffled batches, and the tables are then rewritten so no dead copy stays.
+The design and what a database reader can still learn: docs/ballot-secrecy.md.
 """
 
 import uuid
@@ -15,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.delivery import DeliveryStatus, EmailDelivery
 from members.models import Member
 
 
@@ -110,10 +113,8 @@ class DeliveryChannel(models.TextChoices):
     POST = "post", _("Post")
 
 
-class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
+# The shared delivery states (clinic.delivery), re-exported for governance's callers.
+__all__ = ["DeliveryStatus"]
 
 
 class PostalNoticeBatch(models.Model):
@@ -134,18 +135,16 @@ class PostalNoticeBatch(models.Model):
         return f"{self.meeting}: {self.letters}"
 
 
-class NoticeDelivery(models.Model):
-    """One member's notice of one meeting: the constraint means nobody is noticed twice."""
+class NoticeDelivery(EmailDelivery):
+    """One member's notice of one meeting: the constraint means nobody is noticed twice.
+
+    Email notices go through ``clinic.delivery.deliver_once``; ``sent_at`` is when the mail
+    left (or the letter was printed), which is what the notice period counts from.
+    """
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="deliveries")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(_("channel"), max_length=8, choices=DeliveryChannel.choices)
-    status = models.CharField(
-        _("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=255, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # For postal notices: the printable batch the member's letter is in.
     postal_batch = models.ForeignKey(
         PostalNoticeBatch,
@@ -184,6 +183,7 @@ class BallotStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Ballot(models.Model):
@@ -205,7 +205,7 @@ class Ballot(models.Model):
     )
     allow_proxies = models.BooleanField(_("proxy voting allowed"), default=False)
     status = models.CharField(
-        _("status"), max_length=8, choices=BallotStatus.choices, default=BallotStatus.DRAFT
+        _("status"), max_length=10, choices=BallotStatus.choices, default=BallotStatus.DRAFT
     )
     eligible_count = models.PositiveIntegerField(_("eligible voters"), default=0)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -306,6 +306,33 @@ class Participation(models.Model):
         return f"{self.voter} took part in {self.ballot}"
 
 
+class PendingChoice(models.Model):
+    """A choice waiting to enter the ballot box: the waiting room of the secret ballot.
+
+    Written in the same transaction as the voter's participation, so PostgreSQL stamps both
+    with the same transaction id: that is why a choice never stays here. A separate
+    transaction moves the pooled choices into the box in shuffled batches of at least
+    ``CLINIC_BALLOT_BATCH_SIZE`` (the rest at close) and the table is then rewritten.
+    Random key, no time, no voter.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ballot = models.ForeignKey(Ballot, on_delete=models.PROTECT, related_name="+")
+    receipt = models.CharField(_("receipt"), max_length=32)
+    option_ids = models.JSONField(_("options"))
+
+    class Meta:
+        verbose_name = _("pending choice")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ballot", "receipt"], name="pending_choice_receipt_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt
+
+
 class CastBallot(models.Model):
     """What was chosen, anonymously: random key, random receipt, no time, no voter."""
 
@@ -342,6 +369,31 @@ class BallotMark(models.Model):
 
     def __str__(self) -> str:
         return str(self.option_id)
+
+
+class BallotMailKind(models.TextChoices):
+    OPENED = "opened", _("Ballot open")
+    REMINDER = "reminder", _("Reminder before closing")
+
+
+class BallotMail(EmailDelivery):
+    """One ballot email to one eligible voter: the constraint means each is sent once."""
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="mails")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=BallotMailKind.choices)
+
+    class Meta:
+        verbose_name = _("ballot email")
+        verbose_name_plural = _("ballot emails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ballot", "member", "kind"], name="ballot_mail_once_per_member"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ballot} → {self.member} ({self.kind})"
 
 
 class ProxyAppointment(models.Model):

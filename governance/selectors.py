@@ -2,7 +2,9 @@
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -51,14 +53,25 @@ def meeting_for_user(user, pk: int) -> Meeting:
     )
 
 
+def _member_ballots(member_pk) -> Q:
+    """Members' ballots: those not tied to a board meeting, and board meetings' ballots
+    only for the board members on their list of voters."""
+    return (
+        Q(meeting__isnull=True)
+        | Q(meeting__kind__in=GENERAL_MEETING_KINDS)
+        | Exists(EligibleVoter.objects.filter(ballot=OuterRef("pk"), member_id=member_pk))
+    )
+
+
 def ballots_for_user(user) -> QuerySet[Ballot]:
     """Administrators see every ballot; members see ballots once they are open."""
     ballots = Ballot.objects.select_related("meeting")
     if has_role(user, Role.ADMINISTRATOR):
         return ballots
     if has_role(user, Role.MEMBER):
-        return ballots.exclude(status=BallotStatus.DRAFT).filter(
-            Q(meeting__isnull=True) | Q(meeting__kind__in=GENERAL_MEETING_KINDS)
+        member = Member.objects.filter(user=user).values("pk")[:1]
+        return ballots.exclude(status__in=[BallotStatus.DRAFT, BallotStatus.CANCELLED]).filter(
+            _member_ballots(Subquery(member))
         )
     return ballots.none()
 
@@ -94,7 +107,7 @@ def ballots_for_member(member: Member, *, status: str) -> QuerySet[Ballot]:
     """Open or closed ballots, each annotated with whether this member may and did vote."""
     return (
         Ballot.objects.filter(status=status)
-        .filter(Q(meeting__isnull=True) | Q(meeting__kind__in=GENERAL_MEETING_KINDS))
+        .filter(_member_ballots(member.pk))
         .select_related("meeting")
         .annotate(
             member_eligible=Exists(
@@ -156,6 +169,16 @@ class Tally:
     def turnout(self) -> float:
         return self.ballots_cast / self.ballot.eligible_count if self.ballot.eligible_count else 0
 
+    @property
+    def turnout_percent(self) -> Decimal:
+        from governance.charts import share
+
+        return share(self.ballots_cast, self.ballot.eligible_count)
+
+    @property
+    def quorum_percent(self) -> Decimal:
+        return (self.ballot.quorum * 100).quantize(Decimal("0.1"))
+
 
 def ballot_tally(ballot: Ballot) -> Tally:
     """Count the stored anonymous ballots in ONE aggregate query (reproducible any time)."""
@@ -203,7 +226,27 @@ def receipts(ballot: Ballot) -> QuerySet[CastBallot]:
 
 
 def receipt_counted(ballot: Ballot, receipt: str) -> bool:
-    return CastBallot.objects.filter(ballot=ballot, receipt=receipt.strip().upper()).exists()
+    from governance.services import normalize_receipt
+
+    return CastBallot.objects.filter(ballot=ballot, receipt=normalize_receipt(receipt)).exists()
+
+
+@dataclass(frozen=True)
+class Turnout:
+    """How many of how many have voted: never who, never what."""
+
+    voted: int
+    eligible: int
+
+    @property
+    def share(self) -> float:
+        return self.voted / self.eligible if self.eligible else 0
+
+
+def ballot_turnout(ballot: Ballot) -> Turnout:
+    return Turnout(
+        voted=Participation.objects.filter(ballot=ballot).count(), eligible=ballot.eligible_count
+    )
 
 
 @dataclass(frozen=True)
@@ -225,13 +268,18 @@ class NoticeProgress:
         return self.email_sent + self.email_failed + self.email_queued + self.post_total
 
 
+_FAILED = [DeliveryStatus.FAILED, DeliveryStatus.GAVE_UP, DeliveryStatus.UNKNOWN]
+
+
 def notice_progress(meeting: Meeting) -> NoticeProgress:
     email = Q(channel=DeliveryChannel.EMAIL)
     post = Q(channel=DeliveryChannel.POST)
     counts = NoticeDelivery.objects.filter(meeting=meeting).aggregate(
         email_sent=Count("pk", filter=email & Q(status=DeliveryStatus.SENT)),
-        email_failed=Count("pk", filter=email & Q(status=DeliveryStatus.FAILED)),
-        email_queued=Count("pk", filter=email & Q(status=DeliveryStatus.QUEUED)),
+        email_failed=Count("pk", filter=email & Q(status__in=_FAILED)),
+        email_queued=Count(
+            "pk", filter=email & Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
+        ),
         post_total=Count("pk", filter=post),
         post_done=Count("pk", filter=post & Q(status=DeliveryStatus.SENT)),
         post_unaddressed=Count("pk", filter=post & Q(member__address="")),
@@ -244,9 +292,28 @@ def postal_batches(meeting: Meeting) -> QuerySet[PostalNoticeBatch]:
 
 
 def failed_deliveries(meeting: Meeting) -> QuerySet[NoticeDelivery]:
-    return NoticeDelivery.objects.filter(
-        meeting=meeting, status=DeliveryStatus.FAILED
-    ).select_related("member__user")
+    return NoticeDelivery.objects.filter(meeting=meeting, status__in=_FAILED).select_related(
+        "member__user"
+    )
+
+
+def notice_deadline(meeting: Meeting) -> datetime.datetime:
+    """The latest moment a notice may leave for the notice period to be met."""
+    return meeting.starts_at - datetime.timedelta(days=settings.CLINIC_NOTICE_PERIOD_DAYS)
+
+
+def notices_not_in_time(meeting: Meeting) -> QuerySet[NoticeDelivery]:
+    """Members whose notice did not leave by the deadline (late, failed or still waiting).
+
+    The notice period counts from when the mail actually left (``sent_at``), not from when
+    it was queued: these members were not validly noticed and are reported, not counted.
+    """
+    return (
+        NoticeDelivery.objects.filter(meeting=meeting)
+        .exclude(status=DeliveryStatus.SENT, sent_at__lte=notice_deadline(meeting))
+        .select_related("member__user")
+        .order_by("member__number", "pk")
+    )
 
 
 def current_board(*, on: datetime.date | None = None) -> QuerySet[BoardTerm]:
@@ -274,12 +341,58 @@ def admin_ballots() -> QuerySet[Ballot]:
     )
 
 
-def eligible_member_or_404(ballot: Ballot, *, number: int) -> Member:
+def proxy_grantor_or_404(ballot: Ballot, *, proxy: Member, number: str) -> Member:
+    """The member ``proxy`` votes for with ``?for=number``.
+
+    Every number that is not a valid proxy (no such member, not eligible, no appointment,
+    proxies not allowed, not a number at all) gets the same 404, so the page says nothing
+    about who exists or who is in good standing.
+    """
+    if not number.isdigit() or len(number) > 9 or not ballot.allow_proxies:
+        raise Http404
+    appointment = (
+        ProxyAppointment.objects.filter(
+            ballot=ballot,
+            proxy=proxy,
+            grantor__number=int(number),
+            grantor__in=EligibleVoter.objects.filter(ballot=ballot).values("member"),
+        )
+        .select_related("grantor__user")
+        .first()
+    )
+    if appointment is None:
+        raise Http404
+    return appointment.grantor
+
+
+def eligible_member_or_404(ballot: Ballot, *, pk: int) -> Member:
     voter = (
-        EligibleVoter.objects.filter(ballot=ballot, member__number=number)
+        EligibleVoter.objects.filter(ballot=ballot, member_id=pk)
         .select_related("member__user")
         .first()
     )
     if voter is None:
         raise Http404
     return voter.member
+
+
+PROXY_SEARCH_MIN = 3
+PROXY_SEARCH_LIMIT = 10
+
+
+def proxy_candidates(ballot: Ballot, *, member: Member, query: str) -> list[Member]:
+    """Eligible voters of the ballot whose name matches ``query`` (a few, by name)."""
+    query = " ".join(query.split())
+    if len(query) < PROXY_SEARCH_MIN:
+        return []
+    matches = Q()
+    for word in query.split(" "):
+        matches &= Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word)
+    return list(
+        Member.objects.filter(
+            matches, pk__in=EligibleVoter.objects.filter(ballot=ballot).values("member")
+        )
+        .exclude(pk=member.pk)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "pk")[:PROXY_SEARCH_LIMIT]
+    )

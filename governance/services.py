@@ -5,7 +5,8 @@ import datetime
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
-from smtplib import SMTPException
+from email.mime.text import MIMEText
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,17 +14,23 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import connection as db_connection
+from django.db.models import Max, QuerySet
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once, delivery_requeue
 from clinic.pdf import render_pdf
+from governance import conf
 from governance.models import (
     AgendaItem,
     Ballot,
     BallotKind,
+    BallotMail,
+    BallotMailKind,
     BallotMark,
     BallotOption,
     BallotStatus,
@@ -35,14 +42,16 @@ from governance.models import (
     MajorityRule,
     Meeting,
     MeetingDocument,
+    MeetingKind,
     NoticeDelivery,
     Participation,
+    PendingChoice,
     PostalNoticeBatch,
     ProxyAppointment,
 )
 from members.models import Member
 from members.models import NoticeDelivery as NoticePreference
-from members.selectors import members_in_good_standing
+from members.selectors import active_members, members_in_good_standing
 
 # Receipts avoid look-alike characters (0/O, 1/I/L) so members can read them back.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -167,9 +176,17 @@ def meeting_document_add(*, meeting: Meeting, title: str, upload: UploadedFile) 
 # --- Notices ----------------------------------------------------------------------------
 
 
+def notice_recipients() -> QuerySet[Member]:
+    """Every current member is noticed (voting rights are a separate question), unless
+    ``CLINIC_NOTICE_RECIPIENTS=good_standing`` limits notices to members in good standing."""
+    if conf.notice_recipients() == "good_standing":
+        return members_in_good_standing()
+    return active_members()
+
+
 @transaction.atomic
 def meeting_send_notice(*, meeting: Meeting) -> int:
-    """Record a delivery for every member in good standing not yet noticed, then mail.
+    """Record a delivery for every current member not yet noticed, then mail.
 
     Safe to run again: the (meeting, member) constraint means a member already noticed
     gets no second row, and only queued or failed email deliveries are (re)sent.
@@ -185,7 +202,7 @@ def meeting_send_notice(*, meeting: Meeting) -> int:
             _("Too late: the notice must be sent at least %(days)d days before the meeting.")
             % {"days": settings.CLINIC_NOTICE_PERIOD_DAYS}
         )
-    recipients = members_in_good_standing().values_list("pk", "notice_delivery")
+    recipients = notice_recipients().order_by().values_list("pk", "notice_delivery")
     before = NoticeDelivery.objects.filter(meeting=meeting).count()
     NoticeDelivery.objects.bulk_create(
         [
@@ -201,13 +218,36 @@ def meeting_send_notice(*, meeting: Meeting) -> int:
         ignore_conflicts=True,
     )
     created = NoticeDelivery.objects.filter(meeting=meeting).count() - before
+    # Notices the mail server refused to the end are safe to send again; "unknown" ones may
+    # have arrived, so they wait for staff to check (clinic.delivery.delivery_requeue).
+    NoticeDelivery.objects.filter(
+        meeting=meeting, channel=DeliveryChannel.EMAIL, status=DeliveryStatus.GAVE_UP
+    ).update(status=DeliveryStatus.QUEUED, last_error="")
     if meeting.notice_sent_at is None:
+        # When the notice was first queued: it fixes the meeting's times. The notice period
+        # itself counts from each delivery's sent_at (selectors.notice_timeliness).
         meeting.notice_sent_at = timezone.now()
         meeting.save(update_fields=["notice_sent_at"])
     from governance import tasks
 
     transaction.on_commit(lambda: tasks.dispatch_meeting_notice.delay(meeting.pk))
     return created
+
+
+@transaction.atomic
+def notice_requeue(*, meeting: Meeting, delivery_id: int) -> bool:
+    """Staff checked that a notice marked unknown or given up did not arrive: send it again.
+
+    Returns False (nothing changes) for a notice that is queued, in flight or sent.
+    """
+    requeued = delivery_requeue(
+        NoticeDelivery.objects.filter(meeting=meeting, channel=DeliveryChannel.EMAIL), delivery_id
+    )
+    if requeued:
+        from governance import tasks
+
+        transaction.on_commit(lambda: tasks.dispatch_meeting_notice.delay(meeting.pk))
+    return requeued
 
 
 def notice_dispatch(*, meeting_id: int) -> None:
@@ -218,7 +258,7 @@ def notice_dispatch(*, meeting_id: int) -> None:
         NoticeDelivery.objects.filter(
             meeting_id=meeting_id,
             channel=DeliveryChannel.EMAIL,
-            status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED],
+            status__in=SENDABLE,
         )
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -233,49 +273,69 @@ def notice_dispatch(*, meeting_id: int) -> None:
 
 
 def _meeting_context(meeting: Meeting) -> dict:
+    ballots = list(
+        meeting.ballots.filter(status__in=[BallotStatus.DRAFT, BallotStatus.OPEN]).order_by(
+            "opens_at", "pk"
+        )
+    )
+    for ballot in ballots:
+        ballot.absolute_url = conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk]))
     return {
         "meeting": meeting,
+        "meeting_url": conf.absolute(reverse("governance:meeting_detail", args=[meeting.pk])),
         "agenda": list(meeting.agenda_items.order_by("position")),
         "documents": list(meeting.documents.all()),
-        "ballots": list(meeting.ballots.exclude(status=BallotStatus.CLOSED)),
+        "ballots": ballots,
         "notice_days": settings.CLINIC_NOTICE_PERIOD_DAYS,
         "CLINIC_NAME": settings.CLINIC_NAME,
         "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
     }
 
 
-def meeting_calendar(meeting: Meeting) -> bytes:
-    """The meeting as an iCalendar invitation, in the clinic's time zone."""
+def meeting_calendar(meeting: Meeting, *, context: dict | None = None) -> bytes:
+    """The meeting as an iCalendar event published by the clinic, in its time zone.
+
+    METHOD:PUBLISH (an announcement, no replies expected) is repeated as the ``method=``
+    parameter of the mail part; the UID carries the installation's domain so two clinics'
+    meetings never collide in a member's calendar.
+    """
     import icalendar
 
-    context = _meeting_context(meeting)
+    context = context or _meeting_context(meeting)
     start = timezone.localtime(meeting.starts_at)
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Governance//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", CALENDAR_METHOD)
     event = icalendar.Event()
-    event.add("uid", f"meeting-{meeting.pk}@governance.clinic")
+    event.add("uid", f"meeting-{meeting.pk}@{conf.site_domain()}")
     event.add("dtstamp", timezone.now())
     event.add("dtstart", start)
     event.add("dtend", timezone.localtime(meeting.ends_at))
     event.add("summary", meeting.title)
     event.add("location", meeting.place or meeting.online_link)
-    if meeting.online_link:
-        event.add("url", meeting.online_link)
+    organizer = icalendar.vCalAddress(f"mailto:{parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}")
+    organizer.params["cn"] = icalendar.vText(settings.CLINIC_NAME)
+    event.add("organizer", organizer)
+    event.add("url", context["meeting_url"])
     event.add("description", render_to_string("governance/email/agenda.txt", context).strip())
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
 
-def meeting_notice_pdf(meeting: Meeting) -> bytes:
-    return render_pdf("governance/pdf/notice.html", _meeting_context(meeting))
+CALENDAR_METHOD = "PUBLISH"
 
 
-def _notice_message(delivery: NoticeDelivery, *, pdf: bytes, ics: bytes, connection):
+def meeting_notice_pdf(meeting: Meeting, *, context: dict | None = None) -> bytes:
+    return render_pdf("governance/pdf/notice.html", context or _meeting_context(meeting))
+
+
+def _notice_message(
+    delivery: NoticeDelivery, *, context: dict, pdf: bytes, ics: bytes, connection
+) -> EmailMessage:
     member = delivery.member
-    context = {**_meeting_context(delivery.meeting), "member": member}
+    context = {**context, "member": member}
     subject = render_to_string("governance/email/notice_subject.txt", context).strip()
     body = render_to_string("governance/email/notice_body.txt", context)
     message = EmailMessage(
@@ -285,65 +345,72 @@ def _notice_message(delivery: NoticeDelivery, *, pdf: bytes, ics: bytes, connect
         connection=connection,
         headers={"Content-Language": translation.get_language()},
     )
-    message.attach("meeting.ics", ics, "text/calendar")
+    calendar_part = MIMEText(ics.decode(), "calendar", "utf-8")
+    calendar_part.set_param("method", CALENDAR_METHOD)
+    calendar_part.add_header("Content-Disposition", "attachment", filename="meeting.ics")
+    message.attach(calendar_part)
     message.attach("notice.pdf", pdf, "application/pdf")
     return message
 
 
-def notice_send_chunk(*, meeting_id: int, delivery_ids: Iterable[int]) -> int:
+def _deliver_each(
+    queryset: QuerySet, delivery_ids: Iterable[int], *, build, final_attempt: bool
+) -> int:
+    """Send each delivery of a chunk once (clinic.delivery); returns how many failed."""
+    failed = 0
+    for delivery_id in delivery_ids:
+        try:
+            deliver_once(queryset, delivery_id, build=build, final_attempt=final_attempt)
+        except queryset.model.DoesNotExist:
+            continue
+        except TRANSIENT_ERRORS:
+            failed += 1
+    return failed
+
+
+def notice_send_chunk(
+    *, meeting_id: int, delivery_ids: Iterable[int], final_attempt: bool = False
+) -> int:
     """Mail each not-yet-sent notice of the chunk; returns how many failed.
 
-    Each delivery is locked while it is sent, and only queued or failed ones are sent, so
-    two workers (or a retry) never mail the same member twice.
+    Each delivery is claimed before it is sent and recorded after (clinic.delivery), so two
+    workers, a retry or a database error after sending never mail the same member twice.
+    The meeting's documents are rendered once per language for the chunk.
     """
     meeting = Meeting.objects.get(pk=meeting_id)
-    documents: dict[str, tuple[bytes, bytes]] = {}
-    failed = 0
+    documents: dict[str, tuple[dict, bytes, bytes]] = {}
     connection = get_connection()
     # If the server is down, each message below tries again and records its own failure.
-    with contextlib.suppress(SMTPException, OSError):
+    with contextlib.suppress(*TRANSIENT_ERRORS):
         connection.open()
-    try:
-        for delivery_id in delivery_ids:
-            with transaction.atomic():
-                delivery = (
-                    NoticeDelivery.objects.select_for_update(skip_locked=True)
-                    .select_related("member__user")
-                    .filter(
-                        pk=delivery_id,
-                        meeting=meeting,
-                        channel=DeliveryChannel.EMAIL,
-                        status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED],
-                    )
-                    .first()
+
+    def build(delivery: NoticeDelivery) -> EmailMessage:
+        delivery.meeting = meeting
+        language = delivery.member.language
+        with translation.override(language):
+            if language not in documents:
+                context = _meeting_context(meeting)
+                documents[language] = (
+                    context,
+                    meeting_notice_pdf(meeting, context=context),
+                    meeting_calendar(meeting, context=context),
                 )
-                if delivery is None:
-                    continue
-                delivery.meeting = meeting
-                language = delivery.member.language
-                with translation.override(language):
-                    if language not in documents:
-                        documents[language] = (
-                            meeting_notice_pdf(meeting),
-                            meeting_calendar(meeting),
-                        )
-                    pdf, ics = documents[language]
-                    message = _notice_message(delivery, pdf=pdf, ics=ics, connection=connection)
-                delivery.attempts += 1
-                try:
-                    message.send()
-                except (SMTPException, OSError) as error:
-                    failed += 1
-                    delivery.status = DeliveryStatus.FAILED
-                    delivery.last_error = str(error)[:255]
-                else:
-                    delivery.status = DeliveryStatus.SENT
-                    delivery.sent_at = timezone.now()
-                    delivery.last_error = ""
-                delivery.save(update_fields=["attempts", "status", "last_error", "sent_at"])
+            context, pdf, ics = documents[language]
+            return _notice_message(
+                delivery, context=context, pdf=pdf, ics=ics, connection=connection
+            )
+
+    try:
+        return _deliver_each(
+            NoticeDelivery.objects.select_related("member__user").filter(
+                meeting_id=meeting_id, channel=DeliveryChannel.EMAIL
+            ),
+            delivery_ids,
+            build=build,
+            final_attempt=final_attempt,
+        )
     finally:
         connection.close()
-    return failed
 
 
 @transaction.atomic
@@ -389,6 +456,54 @@ MOTION_OPTIONS = (
 )
 
 
+def _check_ballot(
+    *,
+    kind: str,
+    majority_rule: str,
+    record_date: datetime.date,
+    opens_at: datetime.datetime,
+    closes_at: datetime.datetime,
+    seats: int,
+    candidates: list[Member],
+) -> int:
+    """The rules a draft ballot must satisfy; returns the number of seats to store."""
+    if closes_at <= opens_at:
+        raise ValidationError({"closes_at": _("The ballot must close after it opens.")})
+    # The voters are those in good standing on the record date, fixed at opening: the date
+    # must be over by then, or a member's standing could still change after the snapshot.
+    if record_date >= timezone.localtime(opens_at).date():
+        raise ValidationError(
+            {"record_date": _("The record date must be before the day the ballot opens.")}
+        )
+    if kind == BallotKind.MOTION:
+        if majority_rule not in (MajorityRule.SIMPLE, MajorityRule.TWO_THIRDS):
+            raise ValidationError(
+                {"majority_rule": _("A motion is decided by simple or two-thirds majority.")}
+            )
+        return 1
+    if majority_rule != MajorityRule.PLURALITY:
+        raise ValidationError({"majority_rule": _("An election is decided by plurality.")})
+    if len(candidates) < 1:
+        raise ValidationError({"candidates": _("An election needs candidates.")})
+    if seats > len(candidates):
+        raise ValidationError({"seats": _("Voters cannot choose more candidates than there are.")})
+    return seats
+
+
+def _ballot_options(ballot: Ballot, candidates: list[Member]) -> None:
+    if ballot.kind == BallotKind.MOTION:
+        options = [
+            BallotOption(ballot=ballot, position=i, label=label, motion_choice=choice)
+            for i, (choice, label) in enumerate(MOTION_OPTIONS, start=1)
+        ]
+    else:
+        options = [
+            BallotOption(ballot=ballot, position=i, label=member.full_name, candidate=member)
+            for i, member in enumerate(candidates, start=1)
+        ]
+    BallotOption.objects.bulk_create(options)
+
+
 @transaction.atomic
 def ballot_create(
     *,
@@ -406,27 +521,15 @@ def ballot_create(
     candidates: Iterable[Member] = (),
 ) -> Ballot:
     candidates = list(candidates)
-    if closes_at <= opens_at:
-        raise ValidationError({"closes_at": _("The ballot must close after it opens.")})
-    if record_date > timezone.localtime(opens_at).date():
-        raise ValidationError(
-            {"record_date": _("The record date cannot be after the ballot opens.")}
-        )
-    if kind == BallotKind.MOTION:
-        if majority_rule not in (MajorityRule.SIMPLE, MajorityRule.TWO_THIRDS):
-            raise ValidationError(
-                {"majority_rule": _("A motion is decided by simple or two-thirds majority.")}
-            )
-        seats = 1
-    else:
-        if majority_rule != MajorityRule.PLURALITY:
-            raise ValidationError({"majority_rule": _("An election is decided by plurality.")})
-        if len(candidates) < 1:
-            raise ValidationError({"candidates": _("An election needs candidates.")})
-        if seats > len(candidates):
-            raise ValidationError(
-                {"seats": _("Voters cannot choose more candidates than there are.")}
-            )
+    seats = _check_ballot(
+        kind=kind,
+        majority_rule=majority_rule,
+        record_date=record_date,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        seats=seats,
+        candidates=candidates,
+    )
     ballot = Ballot.objects.create(
         meeting=meeting,
         title=title,
@@ -440,24 +543,55 @@ def ballot_create(
         quorum=settings.CLINIC_DEFAULT_QUORUM if quorum is None else quorum,
         allow_proxies=allow_proxies,
     )
-    if kind == BallotKind.MOTION:
-        options = [
-            BallotOption(ballot=ballot, position=i, label=label, motion_choice=choice)
-            for i, (choice, label) in enumerate(MOTION_OPTIONS, start=1)
-        ]
-    else:
-        options = [
-            BallotOption(ballot=ballot, position=i, label=member.full_name, candidate=member)
-            for i, member in enumerate(candidates, start=1)
-        ]
-    BallotOption.objects.bulk_create(options)
+    _ballot_options(ballot, candidates)
+    return ballot
+
+
+@transaction.atomic
+def ballot_update(
+    *,
+    ballot: Ballot,
+    title: str,
+    description: str,
+    majority_rule: str,
+    record_date: datetime.date,
+    opens_at: datetime.datetime,
+    closes_at: datetime.datetime,
+    seats: int = 1,
+    quorum: Decimal | None = None,
+    allow_proxies: bool = False,
+    candidates: Iterable[Member] = (),
+) -> Ballot:
+    """Edit a draft ballot. Once it opens, voters have seen it: nothing changes any more."""
+    ballot = Ballot.objects.select_for_update().get(pk=ballot.pk)
+    if ballot.status != BallotStatus.DRAFT:
+        raise ValidationError(_("Only a draft ballot can be edited; this one has opened."))
+    candidates = list(candidates)
+    ballot.seats = _check_ballot(
+        kind=ballot.kind,
+        majority_rule=majority_rule,
+        record_date=record_date,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        seats=seats,
+        candidates=candidates,
+    )
+    ballot.title, ballot.description, ballot.majority_rule = title, description, majority_rule
+    ballot.record_date, ballot.opens_at, ballot.closes_at = record_date, opens_at, closes_at
+    ballot.quorum = settings.CLINIC_DEFAULT_QUORUM if quorum is None else quorum
+    ballot.allow_proxies = allow_proxies
+    ballot.save()
+    if ballot.kind == BallotKind.ELECTION:
+        ballot.options.all().delete()
+        _ballot_options(ballot, candidates)
     return ballot
 
 
 _BALLOT_MOVES = {
-    BallotStatus.DRAFT: {BallotStatus.OPEN},
-    BallotStatus.OPEN: {BallotStatus.CLOSED},
+    BallotStatus.DRAFT: {BallotStatus.OPEN, BallotStatus.CANCELLED},
+    BallotStatus.OPEN: {BallotStatus.CLOSED, BallotStatus.CANCELLED},
     BallotStatus.CLOSED: set(),
+    BallotStatus.CANCELLED: set(),
 }
 
 
@@ -474,67 +608,208 @@ def _ballot_transition(ballot: Ballot, to: str) -> None:
     ballot.status = to
 
 
+def ballot_voters_on(ballot: Ballot) -> QuerySet[Member]:
+    """Who may vote: board members for a board meeting's ballot, otherwise members in good
+    standing, both as on the record date."""
+    if ballot.meeting_id and ballot.meeting.kind == MeetingKind.BOARD:
+        on = ballot.record_date
+        return Member.objects.filter(
+            pk__in=BoardTerm.objects.filter(starts_on__lte=on, ends_on__gte=on).values("member")
+        )
+    return members_in_good_standing(on=ballot.record_date)
+
+
 @transaction.atomic
 def ballot_open(*, ballot: Ballot) -> Ballot:
-    """Open the ballot and fix its list of eligible voters (good standing on record date)."""
-    ballot = Ballot.objects.select_for_update().get(pk=ballot.pk)
+    """Open the ballot and fix its list of eligible voters, then email each of them."""
+    ballot = (
+        Ballot.objects.select_for_update(of=("self",)).select_related("meeting").get(pk=ballot.pk)
+    )
     now = timezone.now()
+    if now < ballot.opens_at:
+        raise ValidationError(_("This ballot cannot open before its opening time."))
+    if timezone.localdate(now) <= ballot.record_date:
+        raise ValidationError(
+            _("This ballot cannot open until its record date (%(date)s) has passed.")
+            % {"date": ballot.record_date.isoformat()}
+        )
     if now >= ballot.closes_at:
         raise ValidationError(_("This ballot's closing time has passed; it cannot open."))
     _ballot_transition(ballot, BallotStatus.OPEN)
-    member_ids = list(
-        members_in_good_standing(on=ballot.record_date).order_by().values_list("pk", flat=True)
-    )
+    member_ids = list(ballot_voters_on(ballot).order_by().values_list("pk", flat=True))
     EligibleVoter.objects.bulk_create(
         [EligibleVoter(ballot=ballot, member_id=pk) for pk in member_ids], batch_size=1000
+    )
+    BallotMail.objects.bulk_create(
+        [BallotMail(ballot=ballot, member_id=pk, kind=BallotMailKind.OPENED) for pk in member_ids],
+        batch_size=1000,
+        ignore_conflicts=True,
     )
     ballot.eligible_count = len(member_ids)
     ballot.opened_at = now
     ballot.save(update_fields=["status", "eligible_count", "opened_at"])
+    from governance import tasks
+
+    transaction.on_commit(
+        lambda: tasks.dispatch_ballot_mail.delay(ballot.pk, BallotMailKind.OPENED)
+    )
     return ballot
+
+
+# The secret ballot's storage. See docs/ballot-secrecy.md for the threat model.
+
+
+def _box_insert(ballot: Ballot, choices: list[tuple[str, list[int]]]) -> None:
+    """Put choices (receipt, option ids) into the ballot box in a random physical order.
+
+    New random keys, no time: all rows of one call share this transaction's id, so the
+    batch is the smallest set a database reader can narrow a choice down to.
+    """
+    shuffle = secrets.SystemRandom().shuffle
+    choices = list(choices)
+    shuffle(choices)
+    casts = [CastBallot(ballot=ballot, receipt=receipt) for receipt, _options in choices]
+    marks = [
+        BallotMark(cast_ballot=cast, option_id=option_id)
+        for cast, (_receipt, option_ids) in zip(casts, choices, strict=True)
+        for option_id in option_ids
+    ]
+    shuffle(marks)
+    CastBallot.objects.bulk_create(casts, batch_size=2000)
+    BallotMark.objects.bulk_create(marks, batch_size=2000)
+
+
+def _pool_take(ballot: Ballot) -> list[tuple[str, list[int]]]:
+    """Remove and return every pooled choice of the ballot (the ballot row is locked)."""
+    pending = list(
+        PendingChoice.objects.filter(ballot=ballot).order_by().values_list("receipt", "option_ids")
+    )
+    PendingChoice.objects.filter(ballot=ballot).delete()
+    return pending
+
+
+@transaction.atomic
+def ballot_box_flush(*, ballot_id: int) -> int:
+    """Move the ballot's pooled choices into the box if there are at least a batch of them.
+
+    Runs in its own transaction (never the voter's) and rewrites the secret tables before
+    it commits, so the deleted pool rows, which carried the voters' transaction ids, never
+    exist in any committed page. Returns how many choices moved.
+    """
+    ballot = Ballot.objects.select_for_update().get(pk=ballot_id)
+    if ballot.status != BallotStatus.OPEN:
+        return 0
+    if PendingChoice.objects.filter(ballot=ballot).count() < conf.ballot_batch_size():
+        return 0
+    pending = _pool_take(ballot)
+    _box_insert(ballot, pending)
+    ballot_tables_rewrite()
+    return len(pending)
+
+
+def ballot_boxes_flush_due() -> int:
+    """Periodic: flush every open ballot whose pool holds a batch."""
+    ids = list(Ballot.objects.filter(status=BallotStatus.OPEN).values_list("pk", flat=True))
+    return sum(ballot_box_flush(ballot_id=pk) for pk in ids)
+
+
+SECRET_TABLES = (PendingChoice, CastBallot, BallotMark)
+
+
+@transaction.atomic
+def ballot_tables_rewrite() -> None:
+    """Rewrite the pool and the box into new files: live rows only, in a random order,
+    all stamped with this transaction's id.
+
+    A DELETE only marks a row dead: its bytes, with the transaction id that wrote it, stay
+    in the page until vacuumed, and VACUUM keeps them as long as any older snapshot
+    anywhere in the database might still see them. TRUNCATE does not wait for snapshots:
+    it gives the tables new, empty files (the old ones are unlinked at commit), into which
+    the live rows are copied back in a random order. Run inside the transaction that
+    deleted the rows, no dead row is ever committed. Callers hold the ballot's lock; the
+    tables are locked in the order every writer uses (pool, box, marks), so a vote or a
+    batch in progress is waited for, never deadlocked with.
+    """
+    if db_connection.vendor != "postgresql":
+        return
+    quote = db_connection.ops.quote_name
+    tables = [quote(m._meta.db_table) for m in SECRET_TABLES]
+    copies = [quote(f"rewrite_{m._meta.model_name}") for m in SECRET_TABLES]
+    with db_connection.cursor() as cursor:
+        # Django's foreign keys are checked at commit; TRUNCATE refuses a table with checks
+        # still pending, so run them now (and defer them again afterwards).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+        for table, copy in zip(tables, copies, strict=True):
+            cursor.execute(f"CREATE TEMPORARY TABLE {copy} ON COMMIT DROP AS TABLE {table}")
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        # The box before its marks (foreign key), each in an order nobody chose. The names
+        # are the models' own tables, quoted: nothing here comes from a request.
+        for table, copy in zip(tables, copies, strict=True):
+            cursor.execute(f"INSERT INTO {table} SELECT * FROM {copy} ORDER BY random()")  # noqa: S608
+        cursor.execute(f"DROP TABLE {', '.join(copies)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def sqlite_vacuum() -> None:
+    """SQLite (the demo) keeps deleted rows in free pages until VACUUM, outside transactions."""
+    if db_connection.vendor == "sqlite" and not db_connection.in_atomic_block:
+        with db_connection.cursor() as cursor:
+            cursor.execute("VACUUM")
 
 
 @transaction.atomic
 def ballot_close(*, ballot: Ballot) -> Ballot:
+    """Close the ballot: the rest of the pool enters the box and the tables are rewritten,
+    in this one transaction, so every box row of the ballot has one transaction id, a
+    random position and a new key, and no earlier copy exists."""
     ballot = Ballot.objects.select_for_update().get(pk=ballot.pk)
     _ballot_transition(ballot, BallotStatus.CLOSED)
     ballot.closed_at = timezone.now()
     ballot.save(update_fields=["status", "closed_at"])
+    _box_insert(ballot, _pool_take(ballot))
     _reshuffle_cast_ballots(ballot)
+    ballot_tables_rewrite()
+    transaction.on_commit(sqlite_vacuum)
     from governance import tasks
 
     transaction.on_commit(lambda: tasks.render_ballot_results.delay(ballot.pk))
     return ballot
 
 
-def _reshuffle_cast_ballots(ballot: Ballot) -> None:
-    """Rewrite the anonymous ballots in a random order, in this one transaction.
-
-    While a ballot is open, each anonymous row was written in the same database
-    transaction as its participation row, and the database itself keeps traces of that
-    (PostgreSQL's transaction id and physical row order). Rewriting them all at close gives
-    every row the same transaction and a random position, so the stored ballots keep no
-    trace of who cast them. Keys, receipts and choices stay exactly as they were.
-    """
-    shuffle = secrets.SystemRandom().shuffle
-    casts = list(CastBallot.objects.filter(ballot=ballot).values_list("id", "receipt"))
-    marks = list(
-        BallotMark.objects.filter(cast_ballot__ballot=ballot).values_list(
-            "id", "cast_ballot_id", "option_id"
-        )
-    )
+@transaction.atomic
+def ballot_cancel(*, ballot: Ballot) -> Ballot:
+    """Cancel a draft or open ballot: no result, and the choices cast so far are destroyed
+    uncounted (who took part stays on record)."""
+    ballot = Ballot.objects.select_for_update().get(pk=ballot.pk)
+    _ballot_transition(ballot, BallotStatus.CANCELLED)
+    ballot.closed_at = timezone.now()
+    ballot.save(update_fields=["status", "closed_at"])
+    PendingChoice.objects.filter(ballot=ballot).delete()
     BallotMark.objects.filter(cast_ballot__ballot=ballot).delete()
     CastBallot.objects.filter(ballot=ballot).delete()
-    shuffle(casts)
-    shuffle(marks)
-    CastBallot.objects.bulk_create(
-        [CastBallot(id=pk, ballot=ballot, receipt=receipt) for pk, receipt in casts],
-        batch_size=2000,
-    )
-    BallotMark.objects.bulk_create(
-        [BallotMark(id=pk, cast_ballot_id=cast, option_id=opt) for pk, cast, opt in marks],
-        batch_size=2000,
-    )
+    BallotMail.objects.filter(ballot=ballot, status=DeliveryStatus.QUEUED).delete()
+    ballot_tables_rewrite()
+    transaction.on_commit(sqlite_vacuum)
+    return ballot
+
+
+def _reshuffle_cast_ballots(ballot: Ballot) -> None:
+    """Rewrite the ballot's box in a random order, in this one transaction.
+
+    Batches flushed while the ballot was open each carry their own transaction id; after
+    this every row of the ballot carries the closing transaction's id and a random position,
+    so not even the batch is left. Keys are new; receipts and choices stay as they were.
+    """
+    casts = list(CastBallot.objects.filter(ballot=ballot).values_list("id", "receipt"))
+    options: dict = {}
+    for cast_id, option_id in BallotMark.objects.filter(cast_ballot__ballot=ballot).values_list(
+        "cast_ballot_id", "option_id"
+    ):
+        options.setdefault(cast_id, []).append(option_id)
+    BallotMark.objects.filter(cast_ballot__ballot=ballot).delete()
+    CastBallot.objects.filter(ballot=ballot).delete()
+    _box_insert(ballot, [(receipt, options.get(pk, [])) for pk, receipt in casts])
 
 
 def ballots_open_and_close_due() -> tuple[int, int]:
@@ -545,7 +820,10 @@ def ballots_open_and_close_due() -> tuple[int, int]:
         ballot_close(ballot=ballot)
         closed += 1
     for ballot in Ballot.objects.filter(
-        status=BallotStatus.DRAFT, opens_at__lte=now, closes_at__gt=now
+        status=BallotStatus.DRAFT,
+        opens_at__lte=now,
+        closes_at__gt=now,
+        record_date__lt=timezone.localdate(now),
     ):
         ballot_open(ballot=ballot)
         opened += 1
@@ -557,17 +835,25 @@ def _new_receipt() -> str:
     return "-".join(code[i : i + 4] for i in range(0, 12, 4))
 
 
+def normalize_receipt(text: str) -> str:
+    """A receipt as stored, from what a member typed: spaces, dashes and case do not matter."""
+    code = "".join(c for c in text.upper() if c.isalnum())
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
 @transaction.atomic
 def vote_cast(*, ballot: Ballot, voter: Member, cast_by: Member, option_ids: Iterable[int]) -> str:
     """Record that ``voter`` took part and, apart from that, what was chosen.
 
-    Returns the receipt code, which is shown once and stored only with the anonymous
-    ballot. The participation row and the anonymous ballot are written in the same
-    transaction but share nothing: no key, no time, no order.
+    Returns the receipt code, which is shown once and stored only with the choice. The
+    choice goes to the waiting room (``PendingChoice``), never straight into the box: this
+    transaction's id is stamped on both rows, so the link lives only until the next batch
+    moves the choice into the box (docs/ballot-secrecy.md).
     """
-    # The lock keeps a vote and the closing of the ballot from crossing.
+    # The lock keeps a vote, a batch move and the closing of the ballot from crossing.
     ballot = Ballot.objects.select_for_update().get(pk=ballot.pk)
-    if ballot.status != BallotStatus.OPEN or timezone.now() >= ballot.closes_at:
+    now = timezone.now()
+    if ballot.status != BallotStatus.OPEN or not ballot.opens_at <= now < ballot.closes_at:
         raise ValidationError(_("This ballot is not open for voting."))
     if not EligibleVoter.objects.filter(ballot=ballot, member=voter).exists():
         raise ValidationError(_("This member is not on the list of eligible voters."))
@@ -590,10 +876,11 @@ def vote_cast(*, ballot: Ballot, voter: Member, cast_by: Member, option_ids: Ite
     except IntegrityError:
         raise ValidationError(str(ALREADY_VOTED)) from None
     receipt = _new_receipt()
-    cast = CastBallot.objects.create(ballot=ballot, receipt=receipt)
-    BallotMark.objects.bulk_create(
-        [BallotMark(cast_ballot=cast, option_id=option_id) for option_id in sorted(chosen)]
-    )
+    PendingChoice.objects.create(ballot=ballot, receipt=receipt, option_ids=sorted(chosen))
+    if PendingChoice.objects.filter(ballot=ballot).count() >= conf.ballot_batch_size():
+        from governance import tasks
+
+        transaction.on_commit(lambda: tasks.flush_ballot_box.delay(ballot.pk))
     return receipt
 
 
@@ -640,6 +927,7 @@ def proxy_revoke(*, ballot: Ballot, grantor: Member) -> None:
 
 @transaction.atomic
 def ballot_results_render(*, ballot_id: int) -> None:
+    from governance.charts import tally_chart
     from governance.selectors import ballot_tally, receipts
 
     ballot = (
@@ -647,15 +935,127 @@ def ballot_results_render(*, ballot_id: int) -> None:
     )
     if ballot.status != BallotStatus.CLOSED:
         raise ValidationError(_("Results exist only once the ballot has closed."))
+    tally = ballot_tally(ballot)
     pdf = render_pdf(
         "governance/pdf/results.html",
         {
             "ballot": ballot,
-            "tally": ballot_tally(ballot),
+            "tally": tally,
+            "chart": tally_chart(tally),
             "receipts": list(receipts(ballot).values_list("receipt", flat=True)),
         },
     )
     ballot.results_pdf.save(f"ballot-results-{ballot.pk}.pdf", ContentFile(pdf), save=True)
+
+
+# --- Ballot email -----------------------------------------------------------------------
+
+
+def ballot_mail_dispatch(*, ballot_id: int, kind: str) -> None:
+    """Queue one task per chunk of the ballot's unsent emails of one kind."""
+    from governance import tasks
+
+    pending = list(
+        BallotMail.objects.filter(ballot_id=ballot_id, kind=kind, status__in=SENDABLE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    size = settings.CLINIC_NOTICE_CHUNK_SIZE
+    for start in range(0, len(pending), size):
+        tasks.send_ballot_mail_chunk.delay(ballot_id, pending[start : start + size])
+
+
+@transaction.atomic
+def ballot_reminders_queue(*, ballot_id: int) -> int:
+    """Record one reminder for every eligible voter who has not voted; returns how many are new.
+
+    Each member gets at most one reminder per ballot (the constraint), however often this runs.
+    """
+    ballot = Ballot.objects.select_for_update().get(pk=ballot_id)
+    if ballot.status != BallotStatus.OPEN:
+        return 0
+    voted = Participation.objects.filter(ballot=ballot).values("voter")
+    created = BallotMail.objects.bulk_create(
+        [
+            BallotMail(ballot=ballot, member_id=pk, kind=BallotMailKind.REMINDER)
+            for pk in EligibleVoter.objects.filter(ballot=ballot)
+            .exclude(member__in=voted)
+            .exclude(
+                member__in=BallotMail.objects.filter(
+                    ballot=ballot, kind=BallotMailKind.REMINDER
+                ).values("member")
+            )
+            .values_list("member_id", flat=True)
+        ],
+        ignore_conflicts=True,
+    )
+    if created:
+        from governance import tasks
+
+        transaction.on_commit(
+            lambda: tasks.dispatch_ballot_mail.delay(ballot.pk, BallotMailKind.REMINDER)
+        )
+    return len(created)
+
+
+def ballot_reminders_due(*, now: datetime.datetime | None = None) -> int:
+    """Periodic: remind non-voters of ballots closing within CLINIC_BALLOT_REMINDER_DAYS,
+    once (a ballot whose reminders were recorded is not looked at again)."""
+    now = now or timezone.now()
+    due = (
+        Ballot.objects.filter(
+            status=BallotStatus.OPEN,
+            closes_at__gt=now,
+            closes_at__lte=now + datetime.timedelta(days=conf.ballot_reminder_days()),
+        )
+        .exclude(mails__kind=BallotMailKind.REMINDER)
+        .values_list("pk", flat=True)
+    )
+    return sum(ballot_reminders_queue(ballot_id=pk) for pk in list(due))
+
+
+def _ballot_message(mail: BallotMail, *, ballot: Ballot, connection) -> EmailMessage:
+    member = mail.member
+    context = {
+        "ballot": ballot,
+        "member": member,
+        "ballot_url": conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk])),
+        "CLINIC_NAME": settings.CLINIC_NAME,
+    }
+    name = "opened" if mail.kind == BallotMailKind.OPENED else "reminder"
+    subject = render_to_string(f"governance/email/ballot_{name}_subject.txt", context).strip()
+    body = render_to_string(f"governance/email/ballot_{name}_body.txt", context)
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        to=[member.user.email],
+        connection=connection,
+        headers={"Content-Language": translation.get_language()},
+    )
+
+
+def ballot_mail_send_chunk(
+    *, ballot_id: int, mail_ids: Iterable[int], final_attempt: bool = False
+) -> int:
+    """Send each ballot email of the chunk once, in the member's language; returns failures."""
+    ballot = Ballot.objects.select_related("meeting").get(pk=ballot_id)
+    connection = get_connection()
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        connection.open()
+
+    def build(mail: BallotMail) -> EmailMessage:
+        with translation.override(mail.member.language):
+            return _ballot_message(mail, ballot=ballot, connection=connection)
+
+    try:
+        return _deliver_each(
+            BallotMail.objects.select_related("member__user").filter(ballot_id=ballot_id),
+            mail_ids,
+            build=build,
+            final_attempt=final_attempt,
+        )
+    finally:
+        connection.close()
 
 
 # --- Board ------------------------------------------------------------------------------

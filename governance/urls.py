@@ -30,6 +30,11 @@ urlpatterns = [
         name="notice_progress",
     ),
     path(
+        "manage/meetings/<int:pk>/notice/<int:delivery_pk>/resend/",
+        views.notice_requeue,
+        name="notice_requeue",
+    ),
+    path(
         "manage/meetings/<int:pk>/postal-notices/<int:batch_pk>.pdf",
         views.postal_notices_pdf,
         name="postal_notices_pdf",
@@ -37,7 +42,9 @@ urlpatterns = [
     path("manage/ballots/new/", views.ballot_create, name="ballot_create"),
     path("manage/ballots/<int:pk>/", views.ballot_manage, name="ballot_manage"),
     path("manage/ballots/<int:pk>/open/", views.ballot_open, name="ballot_open"),
+    path("manage/ballots/<int:pk>/edit/", views.ballot_edit, name="ballot_edit"),
     path("manage/ballots/<int:pk>/close/", views.ballot_close, name="ballot_close"),
+    path("manage/ballots/<int:pk>/cancel/", views.ballot_cancel, name="ballot_cancel"),
     path("manage/ballots/<int:pk>/board/", views.board_apply, name="board_apply"),
     path("manage/board/", views.board, name="board"),
 ]

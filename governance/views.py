@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
 from clinic.roles import Role
-from governance import forms, selectors, services
+from governance import charts, forms, selectors, services
 from governance.models import (
     BallotKind,
     BallotStatus,
@@ -77,14 +77,22 @@ def document_download(request: HttpRequest, pk: int, document_pk: int) -> FileRe
 def ballot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ballot = selectors.ballot_for_user(request.user, pk)
     member = member_for_user(request.user)
+    standing = selectors.voter_standing(ballot, member)
+    search = forms.ProxySearchForm(request.GET if "q" in request.GET else None)
+    candidates = None
+    if standing.eligible and ballot.allow_proxies and search.is_valid():
+        candidates = selectors.proxy_candidates(
+            ballot, member=member, query=search.cleaned_data["q"]
+        )
     return render(
         request,
         "governance/ballot_detail.html",
         {
             "ballot": ballot,
             "member": member,
-            "standing": selectors.voter_standing(ballot, member),
-            "proxy_form": forms.ProxyForm(),
+            "standing": standing,
+            "proxy_search": search,
+            "proxy_candidates": candidates,
         },
     )
 
@@ -96,11 +104,8 @@ def ballot_vote(request: HttpRequest, pk: int) -> HttpResponse:
     ballot = selectors.ballot_for_user(request.user, pk)
     member = member_for_user(request.user)
     voter = member
-    on_behalf = request.GET.get("for", "")
-    if on_behalf:
-        if not on_behalf.isdigit():
-            raise Http404
-        voter = selectors.eligible_member_or_404(ballot, number=int(on_behalf))
+    if "for" in request.GET:
+        voter = selectors.proxy_grantor_or_404(ballot, proxy=member, number=request.GET["for"])
     if ballot.status != BallotStatus.OPEN:
         messages.error(request, _("This ballot is not open for voting."))
         return redirect("governance:ballot_detail", pk=ballot.pk)
@@ -130,11 +135,9 @@ def proxy_appoint(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.ProxyForm(request.POST)
     if form.is_valid():
         try:
-            proxy = selectors.eligible_member_or_404(
-                ballot, number=form.cleaned_data["proxy_number"]
-            )
+            proxy = selectors.eligible_member_or_404(ballot, pk=form.cleaned_data["proxy"])
         except Http404:
-            messages.error(request, _("No eligible voter in this ballot has that member number."))
+            messages.error(request, _("Choose your proxy among the eligible voters found."))
             return redirect("governance:ballot_detail", pk=ballot.pk)
         try:
             services.proxy_appoint(ballot=ballot, grantor=member, proxy=proxy)
@@ -143,7 +146,7 @@ def proxy_appoint(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s is now your proxy.") % {"name": proxy.full_name})
     else:
-        messages.error(request, _("Give the member number of your proxy."))
+        messages.error(request, _("Search for your proxy by name, then choose them."))
     return redirect("governance:ballot_detail", pk=ballot.pk)
 
 
@@ -168,12 +171,14 @@ def ballot_results(request: HttpRequest, pk: int) -> HttpResponse:
     if search.is_valid():
         found = selectors.receipt_counted(ballot, search.cleaned_data["receipt"])
     page = Paginator(selectors.receipts(ballot), PAGE_SIZE).get_page(request.GET.get("page"))
+    tally = selectors.ballot_tally(ballot)
     return render(
         request,
         "governance/ballot_results.html",
         {
             "ballot": ballot,
-            "tally": selectors.ballot_tally(ballot),
+            "tally": tally,
+            "chart": charts.tally_chart(tally),
             "page": page,
             "search": search,
             "found": found,
@@ -307,6 +312,19 @@ def notice_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
+@require_POST
+def notice_requeue(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    meeting = _admin_meeting(pk)
+    if services.notice_requeue(meeting=meeting, delivery_id=delivery_pk):
+        messages.success(request, _("The notice will be sent again."))
+    else:
+        messages.error(
+            request, _("Only a failed notice, or one whose outcome is unknown, can be sent again.")
+        )
+    return redirect("governance:notice_progress", pk=meeting.pk)
+
+
+@role_required(Role.ADMINISTRATOR)
 @never_cache
 def notice_progress(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _admin_meeting(pk)
@@ -328,6 +346,10 @@ def notice_progress(request: HttpRequest, pk: int) -> HttpResponse:
             "progress": progress,
             "failed": failed,
             "postal_batches": selectors.postal_batches(meeting),
+            "deadline": selectors.notice_deadline(meeting),
+            "not_in_time": Paginator(selectors.notices_not_in_time(meeting), PAGE_SIZE).get_page(
+                request.GET.get("late")
+            ),
         },
     )
 
@@ -377,18 +399,71 @@ def ballot_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
+@never_cache
 def ballot_manage(request: HttpRequest, pk: int) -> HttpResponse:
     ballot = selectors.ballot_for_user(request.user, pk)
+    turnout = selectors.ballot_turnout(ballot)
+    if request.headers.get("HX-Request"):
+        return render(request, "governance/_turnout.html", {"ballot": ballot, "turnout": turnout})
     return render(
         request,
         "governance/ballot_manage.html",
         {
             "ballot": ballot,
-            "participation_count": ballot.participations.count(),
+            "turnout": turnout,
+            "participation_count": turnout.voted,
             "options": ballot.options.all(),
             "apply_form": forms.ApplyElectionForm(),
         },
     )
+
+
+@role_required(Role.ADMINISTRATOR)
+def ballot_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    ballot = selectors.ballot_for_user(request.user, pk)
+    if ballot.status != BallotStatus.DRAFT:
+        messages.error(request, _("Only a draft ballot can be edited; this one has opened."))
+        return redirect("governance:ballot_manage", pk=ballot.pk)
+    form = forms.BallotForm(request.POST or None, ballot=ballot)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.ballot_update(
+                ballot=ballot,
+                title=data["title"],
+                description=data["description"],
+                majority_rule=data["majority_rule"],
+                seats=data["seats"],
+                record_date=data["record_date"],
+                opens_at=data["opens_at"],
+                closes_at=data["closes_at"],
+                quorum=data["quorum"],
+                allow_proxies=data["allow_proxies"],
+                candidates=data["candidates"] if ballot.kind == BallotKind.ELECTION else (),
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Ballot saved."))
+            return redirect("governance:ballot_manage", pk=ballot.pk)
+    return render(request, "governance/form.html", {"form": form, "title": ballot.title})
+
+
+def _confirmed_action(request, ballot, *, action: str, template: str, run, done: str):
+    """GET asks for confirmation and says what will happen; POST does it."""
+    if request.method != "POST":
+        return render(
+            request,
+            template,
+            {"ballot": ballot, "turnout": selectors.ballot_turnout(ballot), "action": action},
+        )
+    try:
+        run(ballot=ballot)
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    else:
+        messages.success(request, done)
+    return redirect("governance:ballot_manage", pk=ballot.pk)
 
 
 @role_required(Role.ADMINISTRATOR)
@@ -408,16 +483,28 @@ def ballot_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
-@require_POST
 def ballot_close(request: HttpRequest, pk: int) -> HttpResponse:
-    ballot = selectors.ballot_for_user(request.user, pk)
-    try:
-        services.ballot_close(ballot=ballot)
-    except ValidationError as error:
-        messages.error(request, _errors(error))
-    else:
-        messages.success(request, _("Ballot closed: the results are published."))
-    return redirect("governance:ballot_manage", pk=ballot.pk)
+    """Closing counts the votes and publishes the results to members: asked for first."""
+    return _confirmed_action(
+        request,
+        selectors.ballot_for_user(request.user, pk),
+        action="close",
+        template="governance/ballot_confirm_action.html",
+        run=services.ballot_close,
+        done=_("Ballot closed: the results are published."),
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def ballot_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _confirmed_action(
+        request,
+        selectors.ballot_for_user(request.user, pk),
+        action="cancel",
+        template="governance/ballot_confirm_action.html",
+        run=services.ballot_cancel,
+        done=_("Ballot cancelled: no result, and the choices cast were destroyed uncounted."),
+    )
 
 
 @role_required(Role.ADMINISTRATOR)

@@ -15,6 +15,7 @@ from governance.models import (
     CastBallot,
     EligibleVoter,
     Participation,
+    PendingChoice,
 )
 from members.models import MemberStatus
 from tests.governance.factories import election, motion, option
@@ -142,8 +143,9 @@ def test_a_second_vote_by_the_same_member_is_refused_and_not_counted():
     with pytest.raises(ValidationError, match="already been recorded"):
         vote(ballot, member, "against")
     assert Participation.objects.filter(ballot=ballot).count() == 1
-    assert CastBallot.objects.filter(ballot=ballot).count() == 1
+    assert PendingChoice.objects.filter(ballot=ballot).count() == 1
     services.ballot_close(ballot=ballot)
+    assert CastBallot.objects.filter(ballot=ballot).count() == 1
     tally = selectors.ballot_tally(ballot)
     assert {c.motion_choice: c.votes for c in tally.counts} == {
         "for": 1,
@@ -183,7 +185,7 @@ def test_a_motion_takes_exactly_one_choice_and_an_election_at_most_k():
 
 
 def test_the_schema_has_no_path_from_who_voted_to_what_was_chosen():
-    anonymous = [CastBallot, BallotMark]
+    anonymous = [PendingChoice, CastBallot, BallotMark]
     for model in anonymous:
         fields = model._meta.get_fields()
         assert isinstance(model._meta.pk, UUIDField), model
@@ -198,7 +200,8 @@ def test_the_schema_has_no_path_from_who_voted_to_what_was_chosen():
     participation_fields = Participation._meta.get_fields()
     assert {f.name for f in participation_fields} == {"id", "ballot", "voter", "cast_by"}
     assert not any(
-        f.is_relation and f.related_model in (CastBallot, BallotMark) for f in participation_fields
+        f.is_relation and f.related_model in (PendingChoice, CastBallot, BallotMark)
+        for f in participation_fields
     )
     # The only table both sides reference is the ballot itself, shared by every voter.
     cast_targets = {
@@ -217,6 +220,11 @@ def test_stored_rows_share_no_value_that_could_link_a_voter_to_a_choice():
     participation_values = set()
     for row in Participation.objects.filter(ballot=ballot).values():
         participation_values |= {v for k, v in row.items() if k != "ballot_id"}
+    pooled_values = set()
+    for row in PendingChoice.objects.filter(ballot=ballot).values():
+        pooled_values |= {v for k, v in row.items() if k not in ("ballot_id", "option_ids")}
+    assert not participation_values & pooled_values
+    services.ballot_close(ballot=ballot)
     anonymous_values = set()
     for row in CastBallot.objects.filter(ballot=ballot).values():
         anonymous_values |= {v for k, v in row.items() if k != "ballot_id"}
@@ -230,28 +238,23 @@ def test_stored_rows_share_no_value_that_could_link_a_voter_to_a_choice():
     assert [c.receipt for c in CastBallot.objects.filter(ballot=ballot)] == sorted(receipts)
 
 
-def test_closing_rewrites_the_anonymous_ballots_without_changing_them():
-    members = MemberFactory.create_batch(4)
+def test_closing_moves_every_choice_into_the_box_unchanged_in_one_transaction(settings):
+    settings.CLINIC_BALLOT_BATCH_SIZE = 2
+    members = MemberFactory.create_batch(5)
     ballot = open_motion(members)
-    for member, choice in zip(members, ["for", "against", "for", "abstain"], strict=True):
-        vote(ballot, member, choice)
-
-    def stored():
-        return sorted(
-            BallotMark.objects.filter(cast_ballot__ballot=ballot).values_list(
-                "id", "cast_ballot_id", "cast_ballot__receipt", "option__motion_choice"
-            )
-        )
-
-    before = stored()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT c.xmin::text FROM governance_castballot c WHERE c.ballot_id = %s",
-            [ballot.pk],
-        )
-        assert len(cursor.fetchall()) == 4  # one transaction per vote while open
+    choices = ["for", "against", "for", "abstain", "against"]
+    receipts = [vote(ballot, m, c) for m, c in zip(members, choices, strict=True)]
+    # Batches of two leave the box in their own transactions (tasks.flush_ballot_box).
+    assert services.ballot_box_flush(ballot_id=ballot.pk) == 5
+    assert services.ballot_box_flush(ballot_id=ballot.pk) == 0  # nothing left to move
     services.ballot_close(ballot=ballot)
-    assert stored() == before
+    stored = sorted(
+        BallotMark.objects.filter(cast_ballot__ballot=ballot).values_list(
+            "cast_ballot__receipt", "option__motion_choice"
+        )
+    )
+    assert stored == sorted(zip(receipts, choices, strict=True))
+    assert not PendingChoice.objects.filter(ballot=ballot).exists()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT c.xmin::text FROM governance_castballot c WHERE c.ballot_id = %s",
@@ -415,7 +418,9 @@ def test_a_proxy_votes_for_the_member_who_appointed_them_and_each_counts_once(se
     participation = Participation.objects.get(ballot=ballot, voter=grantor)
     assert participation.cast_by == proxy
     assert selectors.voter_standing(ballot, grantor).voted_by_proxy
+    services.ballot_close(ballot=ballot)
     assert CastBallot.objects.filter(ballot=ballot).count() == 2
+    assert selectors.ballot_tally(ballot).ballots_cast == 2
 
 
 def test_nobody_votes_for_another_member_without_their_proxy():

@@ -1,12 +1,16 @@
 import datetime
+import re
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from clinic.roles import Role
+from governance import services
 from governance.models import NoticeDelivery
 from tests.factories import PASSWORD, user_with_role
+from tests.governance.factories import motion
 from tests.members.factories import MemberFactory
 
 pytestmark = [
@@ -52,6 +56,9 @@ def test_agm_notice_vote_receipt_and_published_results(live_server, page: Page):
     page.get_by_role("button", name="Add to agenda").click()
     page.get_by_role("link", name="Add a ballot").click()
     page.get_by_label("Title").fill("Approve the accounts")
+    page.get_by_label("Record date").fill(
+        (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    )
     page.get_by_label("Opens").fill(local(now))
     page.get_by_label("Closes").fill(local(now + datetime.timedelta(days=1)))
     page.get_by_role("button", name="Create ballot").click()
@@ -92,7 +99,9 @@ def test_agm_notice_vote_receipt_and_published_results(live_server, page: Page):
     log_in(page, base, admin.email)
     page.get_by_role("link", name="Meetings and ballots").click()
     page.get_by_role("link", name="Approve the accounts").click()
-    page.get_by_role("button", name="Close ballot now").click()
+    page.get_by_role("link", name="Close ballot now").click()
+    expect(page.get_by_text("Voting ends now")).to_be_visible()
+    page.get_by_role("button", name="Yes, close the ballot and publish the results").click()
     expect(page.get_by_text("the results are published")).to_be_visible()
     log_out(page)
 
@@ -108,3 +117,37 @@ def test_agm_notice_vote_receipt_and_published_results(live_server, page: Page):
     page.get_by_role("button", name="Check").click()
     expect(page.get_by_text("Your ballot is among those counted.")).to_be_visible()
     expect(page.get_by_text("The motion is carried.")).to_be_visible()
+
+
+def test_a_member_follows_the_ballot_open_email_to_vote_and_checks_the_receipt(
+    live_server, page: Page, settings
+):
+    settings.CLINIC_SITE_URL = live_server.url
+    member = MemberFactory(user__email="voter@example.org")
+    MemberFactory.create_batch(2)
+    mail.outbox.clear()
+    ballot = services.ballot_open(ballot=motion(title="Adopt the new fee tiers"))
+    message = next(m for m in mail.outbox if m.to == [member.user.email])
+    link = re.search(r"https?://\S+/governance/ballots/\d+/", message.body).group(0)
+    assert link.startswith(live_server.url)
+
+    # The link leads through the login straight to the ballot.
+    page.goto(link)
+    page.get_by_label("Email").fill(member.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Adopt the new fee tiers")
+    page.get_by_role("link", name="Vote", exact=True).click()
+    page.get_by_label("Against", exact=True).check()
+    page.get_by_role("button", name="Review my vote").click()
+    page.get_by_role("button", name="Cast my vote").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your vote is cast")
+    receipt = page.locator("#receipt").inner_text().strip()
+
+    services.ballot_close(ballot=ballot)
+    page.goto(f"{live_server.url}/governance/ballots/{ballot.pk}/results/")
+    # Typed the way people type codes: lower case, spaces instead of dashes.
+    page.get_by_label("Your receipt code").fill(receipt.lower().replace("-", " "))
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_text("Your ballot is among those counted.")).to_be_visible()
+    expect(page.get_by_role("img", name="Votes per option")).to_be_visible()

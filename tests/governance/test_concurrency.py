@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from governance import services
-from governance.models import CastBallot, Participation
+from governance.models import CastBallot, Participation, PendingChoice
 from tests.governance.factories import motion, option
 from tests.members.factories import MemberFactory
 
@@ -47,6 +47,8 @@ def test_concurrent_votes_from_several_connections_count_exactly_once():
     assert len(refusals) == ATTEMPTS - 1
     assert all("already been recorded" in message for message in refusals)
     assert Participation.objects.filter(ballot=ballot).count() == 1
+    assert PendingChoice.objects.filter(ballot=ballot).count() == 1
+    services.ballot_close(ballot=ballot)
     assert CastBallot.objects.filter(ballot=ballot).count() == 1
 
 

@@ -1,5 +1,4 @@
 import datetime
-from smtplib import SMTPException
 
 import icalendar
 import pytest
@@ -7,14 +6,22 @@ from celery.exceptions import Retry
 from celery.signals import task_prerun
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
+from clinic.delivery import delivery_requeue
+from clinic.roles import Role
 from governance import selectors, services, tasks
 from governance.models import DeliveryChannel, DeliveryStatus, MeetingKind, NoticeDelivery
 from members.models import MemberStatus
 from members.models import NoticeDelivery as NoticePreference
+from members.selectors import is_in_good_standing
+from tests.billing.helpers import member_invoice
 from tests.conftest import _free_port
-from tests.governance.factories import MeetingFactory
+from tests.factories import user_with_role
+from tests.governance.factories import MeetingFactory, motion
 from tests.members.factories import MemberFactory
 from tests.pdf import pdf_text
 
@@ -23,8 +30,21 @@ pytestmark = pytest.mark.django_db
 
 def attachments(message) -> dict[str, bytes]:
     if hasattr(message, "attachments"):  # django.core.mail outbox
-        return {name: content for name, content, _mime in message.attachments}
+        return {
+            **{
+                a.get_filename(): a.get_payload(decode=True)
+                for a in message.attachments
+                if hasattr(a, "get_filename")
+            },
+            **{a[0]: a[1] for a in message.attachments if isinstance(a, tuple)},
+        }
     return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+
+
+def calendar_part(message):
+    """The iCalendar part of a sent message, as the recipient's mail program sees it."""
+    parsed = message.message() if hasattr(message, "message") else message
+    return next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
 
 
 def as_bytes(content) -> bytes:
@@ -46,21 +66,36 @@ def send(meeting, capture) -> int:
         return services.meeting_send_notice(meeting=meeting)
 
 
-def test_notice_mails_every_member_in_good_standing_once_with_ics_and_pdf(
-    meeting, django_capture_on_commit_callbacks
+def test_notice_mails_every_current_member_once_with_links_ics_and_pdf(
+    meeting, settings, django_capture_on_commit_callbacks
 ):
-    members = MemberFactory.create_batch(3)
+    settings.CLINIC_SITE_URL = "https://clinic.example.org"
+    members = MemberFactory.create_batch(2)
+    # In arrears, so without a vote, but still a member: noticed all the same.
+    in_arrears = member_invoice().member
+    assert not is_in_good_standing(in_arrears)
+    members.append(in_arrears)
     MemberFactory(status=MemberStatus.LAPSED)
     postal = MemberFactory(
         notice_delivery=NoticePreference.POST, address="4 Orchard Row\nRiverside 1234"
     )
+    ballot = motion(meeting=meeting, title="Approve the accounts")
     assert send(meeting, django_capture_on_commit_callbacks) == 4
     assert sorted(m.to[0] for m in mail.outbox) == sorted(m.user.email for m in members)
     message = mail.outbox[0]
     assert "Approve the annual accounts" in message.body
+    # Absolute links to the meeting page and to the online ballot.
+    assert f"https://clinic.example.org/governance/meetings/{meeting.pk}/" in message.body
+    assert f"https://clinic.example.org/governance/ballots/{ballot.pk}/" in message.body
+    part = calendar_part(message)
+    assert part.get_param("method") == "PUBLISH"
     files = attachments(message)
     calendar = icalendar.Calendar.from_ical(as_bytes(files["meeting.ics"]))
+    assert str(calendar["method"]) == "PUBLISH"
     event = next(iter(calendar.walk("VEVENT")))
+    assert str(event["uid"]) == f"meeting-{meeting.pk}@clinic.example.org"
+    assert str(event["organizer"]).startswith("mailto:")
+    assert event["organizer"].params["CN"] == settings.CLINIC_NAME
     assert event.decoded("dtstart") == meeting.starts_at
     assert event.decoded("dtend") == meeting.ends_at
     assert event["dtstart"].params["TZID"] == "Europe/Amsterdam"
@@ -85,6 +120,16 @@ def test_notice_mails_every_member_in_good_standing_once_with_ics_and_pdf(
     assert send(meeting, django_capture_on_commit_callbacks) == 1
     assert [m.to[0] for m in mail.outbox] == [newcomer.user.email]
     assert NoticeDelivery.objects.filter(meeting=meeting).count() == 5
+
+
+def test_a_setting_limits_notices_to_members_in_good_standing(
+    meeting, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTICE_RECIPIENTS = "good_standing"
+    member = MemberFactory()
+    member_invoice()
+    assert send(meeting, django_capture_on_commit_callbacks) == 1
+    assert [m.to[0] for m in mail.outbox] == [member.user.email]
 
 
 def test_email_is_written_in_the_members_language(meeting, django_capture_on_commit_callbacks):
@@ -122,19 +167,24 @@ def test_failed_notices_are_retried_with_backoff_then_sent_once_the_server_answe
     task = tasks.send_notice_chunk
     assert (task.retry_backoff, task.max_retries) == (True, 5)
     # Celery runs attempt n with request.retries == n; each attempt asks to be retried
-    # with a backoff delay, until the fifth retry gives up with the SMTP error.
+    # with a backoff delay, until the fifth retry is the final attempt and gives up.
     for attempt in range(5):
         with pytest.raises(Retry) as retry:
             task.apply(args=(meeting.pk, ids), retries=attempt)
         assert retry.value.when is not None
-    with pytest.raises(SMTPException):
-        task.apply(args=(meeting.pk, ids), retries=5)
+        assert NoticeDelivery.objects.get(member=member).status == DeliveryStatus.FAILED
+    task.apply(args=(meeting.pk, ids), retries=5)
     delivery = NoticeDelivery.objects.get(meeting=meeting, member=member)
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 6)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.GAVE_UP, 6)
     assert delivery.last_error
     assert selectors.notice_progress(meeting).email_failed == 2
-    # One delivery gets through; the retry that follows mails only the other one.
+    # Given up is final until staff requeue; then it gets through, and the send that
+    # follows mails only the other one.
     settings.EMAIL_PORT = good_port
+    task.apply(args=(meeting.pk, [delivery.pk]))
+    assert mailbox.messages == []
+    for pk in ids:
+        assert delivery_requeue(NoticeDelivery.objects.all(), pk)
     task.apply(args=(meeting.pk, [delivery.pk]))
     assert [m["To"] for m in mailbox.wait_for(1)] == [member.user.email]
     send(meeting, django_capture_on_commit_callbacks)
@@ -263,3 +313,79 @@ def test_progress_counts_refresh_themselves_only_while_notices_remain(
     fragment = client.get(address, headers={"HX-Request": "true"}).content.decode()
     assert 'id="sent">2<' in fragment and 'id="remaining">0<' in fragment
     assert "hx-trigger" not in fragment
+
+
+def test_a_notice_whose_send_outcome_was_lost_is_never_sent_again_unless_staff_resend_it(
+    meeting, mailbox, client, django_capture_on_commit_callbacks
+):
+    """A worker that sent the mail and then lost the database leaves the row "sending"."""
+    member = MemberFactory()
+    services.meeting_send_notice(meeting=meeting)  # recorded, not yet sent
+    delivery = NoticeDelivery.objects.get(member=member)
+    # What the crash leaves behind: claimed and (perhaps) sent, outcome never recorded.
+    NoticeDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING, attempts=1, claimed_at=timezone.now()
+    )
+    tasks.send_notice_chunk.apply(args=(meeting.pk, [delivery.pk]))
+    send(meeting, django_capture_on_commit_callbacks)
+    assert mailbox.messages == []
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.UNKNOWN
+    assert list(selectors.failed_deliveries(meeting)) == [delivery]
+    # Staff check with the member that it did not arrive, then send it again, once.
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("governance:notice_progress", args=[meeting.pk])).content.decode()
+    assert f"send to {member.full_name} again" in page
+    resend = reverse("governance:notice_requeue", args=[meeting.pk, delivery.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(resend)
+    assert [m["To"] for m in mailbox.wait_for(1)] == [member.user.email]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(resend)  # sent now: nothing to requeue
+    assert len(mailbox.messages) == 1
+
+
+def test_the_notice_period_counts_from_when_each_notice_left(meeting, settings, client):
+    on_time, late, failed, waiting = MemberFactory.create_batch(4)
+    services.meeting_send_notice(meeting=meeting)
+    deadline = selectors.notice_deadline(meeting)
+    assert deadline == meeting.starts_at - datetime.timedelta(
+        days=settings.CLINIC_NOTICE_PERIOD_DAYS
+    )
+    rows = NoticeDelivery.objects.filter(meeting=meeting)
+    rows.filter(member=on_time).update(
+        status=DeliveryStatus.SENT, sent_at=deadline - datetime.timedelta(days=1)
+    )
+    rows.filter(member=late).update(
+        status=DeliveryStatus.SENT, sent_at=deadline + datetime.timedelta(minutes=1)
+    )
+    rows.filter(member=failed).update(status=DeliveryStatus.GAVE_UP)
+    reported = {d.member_id for d in selectors.notices_not_in_time(meeting)}
+    assert reported == {late.pk, failed.pk, waiting.pk}
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("governance:notice_progress", args=[meeting.pk])).content.decode()
+    assert 'data-not-in-time="3"' in page
+    assert late.full_name in page and on_time.full_name not in page
+
+
+def test_notice_fan_out_costs_only_the_delivery_protocol_per_email(meeting):
+    """Documents are rendered once per language per chunk: each further email adds only
+    deliver_once's read, claim and outcome of its delivery row, whatever the meeting holds."""
+    MemberFactory.create_batch(6)
+    services.meeting_send_notice(meeting=meeting)
+    ids = list(
+        NoticeDelivery.objects.filter(meeting=meeting).order_by("pk").values_list("pk", flat=True)
+    )
+
+    def queries(chunk: list[int]) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            services.notice_send_chunk(meeting_id=meeting.pk, delivery_ids=chunk)
+        sql = [q["sql"] for q in captured]
+        protocol = [q for q in sql if '"governance_noticedelivery"' in q]
+        other = [q for q in sql if q not in protocol and "SAVEPOINT" not in q]
+        return len(protocol), len(other)
+
+    (two_protocol, two_other), (four_protocol, four_other) = queries(ids[:2]), queries(ids[2:6])
+    assert (two_protocol, four_protocol) == (2 * 3, 4 * 3)
+    assert four_other == two_other
+    assert len(mail.outbox) == 6
