@@ -89,6 +89,17 @@ CLINIC_NOTICE_PERIOD_DAYS = env.int("CLINIC_NOTICE_PERIOD_DAYS", default=14)
 CLINIC_PROXY_LIMIT = env.int("CLINIC_PROXY_LIMIT", default=2)
 # General meeting notices are emailed in chunks of this many, one Celery task per chunk.
 CLINIC_NOTICE_CHUNK_SIZE = env.int("CLINIC_NOTICE_CHUNK_SIZE", default=50)
+# Ballot choices move from the waiting room to the ballot box in shuffled batches of at
+# least this many (docs/ballot-secrecy.md): the smallest group a vote hides in while open.
+CLINIC_BALLOT_BATCH_SIZE = env.int("CLINIC_BALLOT_BATCH_SIZE", default=10)
+# Members who have not voted get one reminder this many days before a ballot closes.
+CLINIC_BALLOT_REMINDER_DAYS = env.int("CLINIC_BALLOT_REMINDER_DAYS", default=2)
+# Who receives general meeting notices: every current member, or only those in good standing.
+CLINIC_NOTICE_RECIPIENTS = env.str("CLINIC_NOTICE_RECIPIENTS", default="current")
+if CLINIC_NOTICE_RECIPIENTS not in {"current", "good_standing"}:
+    sys.exit("CLINIC_NOTICE_RECIPIENTS must be 'current' or 'good_standing'.")
+# The installation's public address, for absolute links in email (e.g. https://clinic.example.org).
+CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="")
 # Share of eligible voters that must take part, unless a ballot sets its own (0 to 1).
 CLINIC_DEFAULT_QUORUM = Decimal(env.str("CLINIC_DEFAULT_QUORUM", default="0.10"))
 # An arc with no note, measure or change for this many days is stalled.

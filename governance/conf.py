@@ -1,7 +1,7 @@
 """Governance's settings, with their defaults, read in one place.
 
-They belong in ``clinic/settings.py`` (read from the environment); until they are there,
-these defaults apply. Every value is read at call time so tests can override it.
+They are declared in ``clinic/settings.py`` (read from the environment); the defaults
+here match. Every value is read at call time so tests can override it.
 """
 
 from urllib.parse import urlsplit
