@@ -5,7 +5,7 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 # Security lint of the application code: any finding of medium severity or above fails.
-BANDIT := $(BIN)/bandit -q -r clinic members careteam arcs billing governance -x '*/migrations/*' --severity-level medium
+BANDIT := $(BIN)/bandit -q -r clinic members careteam arcs billing governance -x "*/migrations/*" --severity-level medium
 
 .PHONY: run test bench lint format lock audit assets worker beat
 
