@@ -746,7 +746,7 @@ def ballot_tables_rewrite() -> None:
         # The box before its marks (foreign key), each in an order nobody chose. The names
         # are the models' own tables, quoted: nothing here comes from a request.
         for table, copy in zip(tables, copies, strict=True):
-            cursor.execute(f"INSERT INTO {table} SELECT * FROM {copy} ORDER BY random()")  # noqa: S608
+            cursor.execute(f"INSERT INTO {table} SELECT * FROM {copy} ORDER BY random()")  # noqa: S608  # nosec B608
         cursor.execute(f"DROP TABLE {', '.join(copies)}")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
