@@ -1,5 +1,6 @@
 import sys
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -60,7 +61,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     unavailable = isinstance(error, DATABASE_UNAVAILABLE)
     template = loader.get_template("503.html" if unavailable else "500.html")
     # No context processors: they may query the database that just failed.
-    response = HttpResponse(template.render({}), status=503 if unavailable else 500)
+    response = HttpResponse(
+        template.render({"CLINIC_NAME": settings.CLINIC_NAME}), status=503 if unavailable else 500
+    )
     if unavailable:
         response["Retry-After"] = "30"
     return response

@@ -53,3 +53,17 @@ def test_an_unexpected_error_gets_the_plain_500_page():
         response = server_error(None)
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_error_pages_use_the_sites_layout(client, settings):
+    from tests.members.factories import MemberFactory
+
+    settings.DEBUG = False
+    client.force_login(MemberFactory().user)
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    body = page.content.decode()
+    assert "Page not found" in body and "css/clinic.css" in body and "favicon.svg" in body
+    assert client.get("/billing/invoices/").status_code == 403
+    assert "You cannot open this page" in client.get("/billing/invoices/").content.decode()
