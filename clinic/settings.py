@@ -119,6 +119,9 @@ CLINIC_PAYMENT_INSTRUCTIONS = env.str(
     "quoting the invoice number.",
 )
 CLINIC_TAX_ID = env.str("CLINIC_TAX_ID", default="")
+# Where this installation's source code is published. The licence (AGPL-3.0) gives every
+# user of the site the right to it; the "Build one" page links to it.
+CLINIC_SOURCE_URL = env.str("CLINIC_SOURCE_URL", default="")
 # Largest CSV file an import accepts (member register, anchor rosters).
 CLINIC_IMPORT_MAX_BYTES = env.int("CLINIC_IMPORT_MAX_BYTES", default=2_000_000)
 

@@ -7,6 +7,7 @@ from members import views as members_views
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("home/", views.home, name="home"),
+    path("build/", views.build_one, name="build_one"),
     path("administration/", views.administration, name="administration"),
     path("healthz", views.healthz, name="healthz"),
     path("join/", members_views.join, name="join"),

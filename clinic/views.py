@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from clinic import health
 from clinic.access import role_required
 from clinic.roles import Role, home_role
+from members import selectors as members_selectors
 
 HOME_URLS: dict[Role, str] = {
     Role.MEMBER: "members:my_membership",
@@ -23,7 +24,13 @@ HOME_URLS: dict[Role, str] = {
 
 
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinic/landing.html")
+    """The clinic's front door: what it is, what joining costs, and the ways to take part."""
+    return render(request, "clinic/landing.html", members_selectors.membership_costs())
+
+
+def build_one(request: HttpRequest) -> HttpResponse:
+    """For people who want a cooperative clinic in their own community."""
+    return render(request, "clinic/build_one.html", {"source_url": settings.CLINIC_SOURCE_URL})
 
 
 @login_required

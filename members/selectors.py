@@ -319,3 +319,11 @@ def current_certificates(member: Member) -> dict[int, ShareCertificate]:
         member=member, last_entry_id__in=last_by_class.values()
     ).exclude(file="")
     return {c.share_class_id: c for c in certificates}
+
+
+def membership_costs() -> dict:
+    """What joining costs, for the public home: open fee plans and the share classes."""
+    return {
+        "fee_plans": list(FeePlan.objects.filter(is_available=True).order_by("amount", "name")),
+        "share_classes": list(ShareClass.objects.order_by("name")),
+    }

@@ -175,3 +175,24 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, mailoutbox
     user.refresh_from_db()
     assert user.check_password(new_password)
     assert log_in(client, user.email, new_password).status_code == 302
+
+
+def test_public_home_shows_what_membership_costs_before_anyone_applies(client):
+    from tests.members.factories import FeePlanFactory, ShareClassFactory
+
+    FeePlanFactory(name="Tier A", amount="12.00", currency="EUR", period="monthly")
+    FeePlanFactory(name="Closed tier", is_available=False)
+    ShareClassFactory(name="Member share", par_value="50.00", currency="EUR", minimum_holding=1)
+    page = client.get(reverse("landing")).content.decode()
+    assert "What membership costs" in page
+    assert "Tier A" in page and "12.00 EUR" in page
+    assert "Closed tier" not in page
+    assert "Member share: 50.00 EUR each, at least 1 per member" in page
+
+
+def test_build_one_page_links_the_source_and_says_what_a_clinic_needs(client, settings):
+    settings.CLINIC_SOURCE_URL = "https://example.org/clinic-source"
+    page = client.get(reverse("build_one")).content.decode()
+    assert 'href="https://example.org/clinic-source"' in page
+    assert "PostgreSQL and Redis" in page
+    assert reverse("build_one") in client.get(reverse("landing")).content.decode()
