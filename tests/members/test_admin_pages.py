@@ -359,3 +359,13 @@ def test_a_members_refused_details_and_certificate_requests_change_nothing(
     assert certificate.status_code == 302
     assert snapshot() == before
     assert callbacks == []
+
+
+def test_administration_counts_link_to_what_waits_and_read_naturally(client, admin):
+    page = client.get(reverse("administration")).content.decode()
+    assert "No applications waiting" in page
+    ApplicantFactory()
+    page = client.get(reverse("administration")).content.decode()
+    assert f'<a href="{reverse("members:applications")}">1 application waiting</a>' in page
+    ApplicantFactory()
+    assert "2 applications waiting" in client.get(reverse("administration")).content.decode()
