@@ -208,6 +208,15 @@ def member_invoices(member) -> QuerySet[Invoice]:
     return with_amounts(member.invoices.all()).prefetch_related("credit_notes").order_by("-period")
 
 
+def balances_by_currency(invoices) -> dict[str, Decimal]:
+    """What is owed on invoices annotated by ``with_amounts``, per currency (negative: owed
+    back to the payer). Currencies with nothing owed either way are left out."""
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for invoice in invoices:
+        totals[invoice.currency] += balance_of(invoice)
+    return {currency: amount for currency, amount in sorted(totals.items()) if amount}
+
+
 def invoice_detail(pk: int) -> Invoice:
     return get_object_or_404(
         with_amounts(

@@ -18,8 +18,13 @@ BUCKET_LABELS = {
 @register.inclusion_tag("billing/_my_invoices.html")
 def my_invoices(member) -> dict:
     """A member's own invoices with PDFs and payment status, and who covers their care."""
+    invoices = list(selectors.member_invoices(member))
     return {
-        "invoices": selectors.member_invoices(member),
+        "invoices": invoices,
+        "balances": [
+            {"currency": currency, "amount": abs(amount), "owed_by_member": amount > 0}
+            for currency, amount in selectors.balances_by_currency(invoices).items()
+        ],
         "cover": selectors.member_cover_on(member=member, on=timezone.localdate()),
     }
 

@@ -139,3 +139,25 @@ def test_a_member_covered_by_an_anchor_organization_sees_who_covers_them(client)
     billing_services.enrolment_end(enrolment=enrolment, covered_to=enrolment.covered_from)
     page = client.get(reverse("members:member_detail", args=[covered.pk])).content.decode()
     assert "Covered by" not in page
+
+
+def test_member_sees_the_balance_they_owe_with_the_invoices_behind_it(client):
+    import datetime
+    from decimal import Decimal
+
+    from billing import services as billing_services
+    from tests.billing.helpers import member_invoice
+
+    invoice = member_invoice(amount=Decimal("20.00"))
+    member = invoice.member
+    client.force_login(member.user)
+    page = client.get(reverse("members:my_membership")).content.decode()
+    assert "You owe <strong" in page and "20.00 EUR" in page
+    assert invoice.number in page
+    billing_services.payment_record(
+        invoice=invoice,
+        amount=Decimal("20.00"),
+        paid_on=datetime.date(2026, 4, 3),
+        method="bank_transfer",
+    )
+    assert "You owe nothing." in client.get(reverse("members:my_membership")).content.decode()
