@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from careteam.selectors import (
     notifications_visible_to,
 )
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once
+from clinic.links import absolute
 from clinic.roles import Role, has_role
 from members.models import Member
 
@@ -310,7 +312,13 @@ def _notification_email(notification: Notification):
 
     # The email says that there is something to read and where, never the clinical content.
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"notification": notification, "CLINIC_NAME": settings.CLINIC_NAME}
+        context = {
+            "notification": notification,
+            "CLINIC_NAME": settings.CLINIC_NAME,
+            "link": absolute(
+                reverse("careteam:consultation_detail", args=[notification.consultation_id])
+            ),
+        }
         subject = render_to_string("careteam/email/notification_subject.txt", context).strip()
         body = render_to_string("careteam/email/notification_body.txt", context)
     return EmailMessage(subject, body, None, [notification.recipient.email])

@@ -4,9 +4,9 @@ They are declared in ``clinic/settings.py`` (read from the environment); the def
 here match. Every value is read at call time so tests can override it.
 """
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
+
+from clinic import links
 
 
 def ballot_batch_size() -> int:
@@ -28,23 +28,7 @@ def notice_recipients() -> str:
     return value
 
 
-def site_url() -> str:
-    """The installation's public address, for absolute links in email.
-
-    Without ``CLINIC_SITE_URL``, the first concrete host name allowed (a wildcard or a
-    leading-dot pattern names no host); set it in production.
-    """
-    url = getattr(settings, "CLINIC_SITE_URL", "")
-    if not url:
-        hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
-        url = f"http://{hosts[0] if hosts else 'localhost'}"
-    return url.rstrip("/")
-
-
-def site_domain() -> str:
-    """The installation's domain, for identifiers that must be unique to it (iCalendar UID)."""
-    return urlsplit(site_url()).hostname or "localhost"
-
-
-def absolute(path: str) -> str:
-    return f"{site_url()}{path}"
+# Links are the whole installation's concern: kept here under their old names.
+site_url = links.site_url
+site_domain = links.site_domain
+absolute = links.absolute

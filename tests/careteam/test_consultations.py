@@ -23,7 +23,10 @@ def ask(care, to, **kwargs):
     )
 
 
-def test_named_colleague_is_notified_in_app_and_by_email(django_capture_on_commit_callbacks):
+def test_named_colleague_is_notified_in_app_and_by_email(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.CLINIC_SITE_URL = "https://clinic.example.org"
     care = CareSetting()
     doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
     with django_capture_on_commit_callbacks(execute=True):
@@ -34,7 +37,8 @@ def test_named_colleague_is_notified_in_app_and_by_email(django_capture_on_commi
     assert [m.to for m in mail.outbox] == [[doctor.user.email]]
     # The email points to the request; clinical content stays in the app.
     assert "medicines" not in mail.outbox[0].body
-    assert reverse("careteam:consultation_detail", args=[consultation.pk]) in mail.outbox[0].body
+    link = reverse("careteam:consultation_detail", args=[consultation.pk])
+    assert f"https://clinic.example.org{link}" in mail.outbox[0].body
     assert list(consultations_addressed_to(doctor.user)) == [consultation]
 
 
