@@ -173,3 +173,80 @@ def test_a_refused_recipient_is_retried_and_never_marked_sent(settings, client):
     assert (email.status, email.attempts, email.sent_at) == (DeliveryStatus.GAVE_UP, 2, None)
     assert "550" in email.last_error
     assert server.messages == []
+
+
+def test_a_consultation_email_refused_to_the_end_is_on_the_hub_dashboard_and_resent_once(
+    refusing_smtp, client, django_capture_on_commit_callbacks
+):
+    from careteam.models import Notification
+    from careteam.services import consultation_request
+    from careteam.tasks import send_notification_email
+    from tests.arcs.factories import CareSetting, discipline
+    from tests.careteam.factories import PractitionerFactory
+
+    care = CareSetting()
+    doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
+    consultation_request(
+        arc=care.arc,
+        requested_by=care.clinician,
+        to_discipline=doctor.discipline,
+        to_practitioner=doctor,
+        question="Could the medicines explain it?",
+    )  # on-commit work not run: the email is queued, not sent
+    notification = Notification.objects.get(recipient=doctor.user)
+    task = send_notification_email
+    for attempt in range(task.max_retries):
+        with pytest.raises(Retry):
+            task.apply(args=[notification.pk], retries=attempt)
+        notification.refresh_from_db()
+        assert (notification.status, notification.attempts) == (DeliveryStatus.FAILED, attempt + 1)
+    with pytest.raises(SMTPDataError):
+        task.apply(args=[notification.pk], retries=task.max_retries)
+    notification.refresh_from_db()
+    assert (notification.status, notification.sent_at) == (DeliveryStatus.GAVE_UP, None)
+    assert refusing_smtp.messages == []
+
+    resend = reverse("careteam:notification_email_resend", args=[notification.pk])
+    # Only a hub coordinator resends: not the clinician, not a member.
+    for outsider in (care.clinician.user, care.member.user):
+        client.force_login(outsider)
+        assert client.post(resend).status_code == 403
+    client.force_login(care.hub.user)
+    page = client.get(reverse("careteam:team_dashboard")).content.decode()
+    assert resend in page and "554" in page
+
+    refusing_smtp.refusing = False
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(resend)
+    assert [m["To"] for m in refusing_smtp.wait_for(1)] == [doctor.user.email]
+    notification.refresh_from_db()
+    assert notification.status == DeliveryStatus.SENT
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(resend)  # a second click: already sent, nothing requeued
+    assert len(refusing_smtp.messages) == 1
+    assert resend not in client.get(reverse("careteam:team_dashboard")).content.decode()
+
+
+def test_a_notification_cancelled_because_its_recipient_left_the_team_is_never_resent():
+    from careteam import selectors, services
+    from careteam.models import Notification
+    from tests.arcs.factories import CareSetting, discipline
+    from tests.careteam.factories import PractitionerFactory
+
+    care = CareSetting()
+    doctor = PractitionerFactory(discipline=discipline("primary-care-medicine"))
+    services.consultation_request(
+        arc=care.arc,
+        requested_by=care.clinician,
+        to_discipline=doctor.discipline,
+        to_practitioner=doctor,
+        question="Could the medicines explain it?",
+    )
+    notification = Notification.objects.get(recipient=doctor.user)
+    Notification.objects.filter(pk=notification.pk).update(
+        status=DeliveryStatus.GAVE_UP, last_error=services.CANCELLED_NOT_SENT
+    )
+    assert list(selectors.notification_emails_failed()) == []
+    assert services.notification_email_requeue(notification_id=notification.pk) is False
+    notification.refresh_from_db()
+    assert notification.status == DeliveryStatus.GAVE_UP
