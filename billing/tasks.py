@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing import rules, services
+from clinic.celery import DATABASE_ERRORS
 from clinic.delivery import TRANSIENT_ERRORS
 
 
@@ -57,7 +58,7 @@ def deliver_credit_note(credit_note_id: int) -> None:
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
+    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=5,
@@ -69,7 +70,12 @@ def send_invoice_email(self, email_id: int) -> None:
     )
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+@shared_task(
+    autoretry_for=(OSError, *DATABASE_ERRORS),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
 def render_federation_statement(document_id: int) -> None:
     """Render and store a month's federation contribution statement PDF."""
     services.federation_statement_render(document_id=document_id)

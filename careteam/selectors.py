@@ -11,6 +11,7 @@ from careteam.models import (
     Practitioner,
     TeamRole,
 )
+from clinic.delivery import DeliveryStatus
 from clinic.roles import Role, has_role
 from members.models import Member
 
@@ -142,6 +143,22 @@ def unread_notifications(user) -> QuerySet[Notification]:
         notifications_visible_to(user)
         .filter(read_at__isnull=True)
         .select_related("consultation__requested_by__user", "consultation__to_discipline")
+        .order_by("-created_at")
+    )
+
+
+def notification_emails_failed() -> QuerySet[Notification]:
+    """Notification emails the mail server refused to the last attempt, or whose outcome was
+    lost: for hub coordinators to check and resend (team dashboard). Emails cancelled
+    because the recipient left the member's care team are not failures."""
+    from careteam.services import CANCELLED_NOT_SENT
+
+    return (
+        Notification.objects.filter(
+            Q(status=DeliveryStatus.GAVE_UP) & ~Q(last_error=CANCELLED_NOT_SENT)
+            | Q(status=DeliveryStatus.UNKNOWN)
+        )
+        .select_related("recipient")
         .order_by("-created_at")
     )
 

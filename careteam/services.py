@@ -24,7 +24,7 @@ from careteam.selectors import (
     current_assignments,
     notifications_visible_to,
 )
-from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once
+from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
 from clinic.links import absolute
 from clinic.roles import Role, has_role
 from members.models import Member
@@ -322,6 +322,21 @@ def _notification_email(notification: Notification):
         subject = render_to_string("careteam/email/notification_subject.txt", context).strip()
         body = render_to_string("careteam/email/notification_body.txt", context)
     return EmailMessage(subject, body, None, [notification.recipient.email])
+
+
+@transaction.atomic
+def notification_email_requeue(*, notification_id: int) -> bool:
+    """A hub coordinator checked that a failed or unknown notification email did not arrive:
+    send it again. Returns False (nothing changes) for one queued, in flight or sent, and
+    for one cancelled because its recipient left the care team."""
+    from careteam.tasks import send_notification_email
+
+    requeued = delivery_requeue(
+        Notification.objects.exclude(last_error=CANCELLED_NOT_SENT), notification_id
+    )
+    if requeued:
+        transaction.on_commit(lambda: send_notification_email.delay(notification_id))
+    return requeued
 
 
 def notification_email_send(*, notification_id: int, final_attempt: bool = False) -> str:

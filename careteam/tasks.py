@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from careteam import services
+from clinic.celery import DATABASE_ERRORS
 from clinic.delivery import TRANSIENT_ERRORS
 
 MAX_RETRIES = 5
@@ -9,7 +10,7 @@ MAX_RETRIES = 5
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
+    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=MAX_RETRIES,

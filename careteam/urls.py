@@ -14,4 +14,9 @@ urlpatterns = [
     path("consultations/<int:pk>/", views.consultation_detail, name="consultation_detail"),
     path("consultations/<int:pk>/close/", views.consultation_close, name="consultation_close"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path(
+        "notifications/<int:pk>/resend/",
+        views.notification_email_resend,
+        name="notification_email_resend",
+    ),
 ]

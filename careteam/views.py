@@ -159,6 +159,7 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
             "consultation_ages": [
                 (key, label, consultation_ages[key]) for key, label, _l, _h in CONSULTATION_AGES
             ],
+            "failed_emails": list(selectors.notification_emails_failed()[:50]),
         },
     )
 
@@ -389,6 +390,16 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "careteam/consultation_list.html", {"page": page, "query": query.urlencode()}
     )
+
+
+@require_POST
+@role_required(Role.HUB_COORDINATOR)
+def notification_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    if services.notification_email_requeue(notification_id=pk):
+        messages.success(request, _("The notification email will be sent again."))
+    else:
+        messages.info(request, _("That email was sent or is already on its way: not resent."))
+    return redirect("careteam:team_dashboard")
 
 
 @require_POST

@@ -243,7 +243,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# A task is acknowledged only after it ran (acks_late); Redis gives a message taken by a
+# worker that died back to the queue once it has been unacknowledged this many seconds.
+# It must be longer than the longest task plus its retry countdowns, or a task still
+# running (or waiting for its retry) is delivered a second time (the tasks are idempotent,
+# but the work is done twice). Tests shorten it to see a killed worker's task come back.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often a worker looks for messages whose worker died (every interval, no throttle).
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic job of the clinic, in one place. DatabaseScheduler copies these into
@@ -275,6 +287,9 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
+# A mail server that accepts the connection and then says nothing must not hold a worker
+# forever: the attempt fails after this many seconds and is retried with backoff.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Accounts --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
+from clinic.celery import DATABASE_ERRORS
 from clinic.delivery import TRANSIENT_ERRORS
 from governance import services
 
@@ -22,7 +23,7 @@ def dispatch_meeting_notice(meeting_id: int) -> None:
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
+    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=MAIL_RETRIES,
@@ -46,7 +47,7 @@ def dispatch_ballot_mail(ballot_id: int, kind: str) -> None:
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
+    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=MAIL_RETRIES,

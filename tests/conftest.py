@@ -196,6 +196,65 @@ def celery_worker(celery_worker_process):
     celery_app.conf.task_always_eager = True
 
 
+@pytest.fixture
+def private_broker(tmp_path):
+    """A Redis of this test's own, that this process queues tasks to.
+
+    A worker of this test then cannot be taken over by the session's worker, and what it
+    leaves queued is thrown away with the Redis.
+    """
+    from tests.servers import RedisServer, forget_broker_connections
+
+    server = RedisServer(tmp_path)
+    server.start()
+    old_url = celery_app.conf.broker_url
+    celery_app.conf.broker_url = server.url
+    celery_app.conf.task_always_eager = False
+    forget_broker_connections()
+    yield server
+    celery_app.conf.broker_url = old_url
+    forget_broker_connections()
+    if server.process.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def killable_worker(django_db_blocker, private_broker, media_root):
+    """Make Celery worker processes on the private broker that the test may SIGKILL.
+
+    ``killable_worker(email_url=..., database_url=..., queues=...)`` returns a stopped
+    worker; ``start()`` it, ``kill()`` it, ``start()`` it again. Redis gives a killed
+    worker's unacknowledged task back after 3 seconds (CELERY_VISIBILITY_TIMEOUT).
+    """
+    from tests.servers import CeleryWorker
+
+    with django_db_blocker.unblock():
+        test_database_url = _database_url()
+    workers = []
+
+    def make(
+        *, email_url: str = "consolemail://", database_url: str = "", queues: str = "celery"
+    ) -> CeleryWorker:
+        worker = CeleryWorker(
+            env={
+                "DATABASE_URL": database_url or test_database_url,
+                "REDIS_URL": private_broker.url,
+                "EMAIL_URL": email_url,
+                "MEDIA_ROOT": str(media_root),
+                "CELERY_VISIBILITY_TIMEOUT": "3",
+                "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+            },
+            queues=queues,
+            log=BASE_DIR / "var" / f"test-worker-faults-{len(workers)}.log",
+        )
+        workers.append(worker)
+        return worker
+
+    yield make
+    for worker in workers:
+        worker.stop()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Playwright cannot download its own browsers here: drive Debian's chromium.

@@ -1,12 +1,6 @@
 """Redis stops while people work: pages render, work waits in the outbox, nothing is lost."""
 
-import shutil
-import socket
-import subprocess
-import time
-
 import pytest
-import redis
 from django.urls import reverse
 
 from clinic.celery import app as celery_app
@@ -15,48 +9,9 @@ from clinic.outbox import outbox_dispatch
 from clinic.roles import Role
 from members.models import RegisterExport
 from tests.factories import user_with_role
+from tests.servers import RedisServer, forget_broker_connections
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-class RedisServer:
-    """A private redis-server on loopback that the test can stop and start again."""
-
-    def __init__(self, directory) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 (our own fixed command line)
-            [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(self.port),
-             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def queued(self, queue: str = "celery") -> int:
-        return redis.Redis.from_url(self.url).llen(queue)
-
-
-def _forget_broker_connections() -> None:
-    # Earlier tests may have opened pools on the session's Redis: start from the new URL.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -68,10 +23,10 @@ def private_redis(tmp_path, settings):
     old_url = celery_app.conf.broker_url
     celery_app.conf.broker_url = server.url
     celery_app.conf.task_always_eager = False
-    _forget_broker_connections()
+    forget_broker_connections()
     yield server
     celery_app.conf.broker_url = old_url
-    _forget_broker_connections()
+    forget_broker_connections()
     if server.process.poll() is None:
         server.stop()
 

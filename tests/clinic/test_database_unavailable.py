@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from tests.members.factories import MemberFactory
 
+pytestmark = pytest.mark.faults
+
 
 def _closed_port() -> int:
     with socket.socket() as probe:
