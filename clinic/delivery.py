@@ -13,14 +13,26 @@ and is sent only through ``deliver_once``. The order of the steps is the guarant
 A worker that dies, or a database that fails, between 3 and 4 leaves the row in
 ``sending``. The next attempt does not send: it marks the row ``unknown``, which staff see
 as "check before resending" and can requeue deliberately with ``delivery_requeue``.
+
+Only an answer that says the server did not take the message (a refused connection, or an
+SMTP refusal code) counts as ``failed`` and is retried. A connection lost or timed out
+after the message was handed over may have been accepted: that is ``unknown`` too.
 """
 
 import datetime
 from collections.abc import Callable
-from smtplib import SMTPException
+from smtplib import (
+    SMTPAuthenticationError,
+    SMTPDataError,
+    SMTPException,
+    SMTPHeloError,
+    SMTPNotSupportedError,
+    SMTPRecipientsRefused,
+    SMTPSenderRefused,
+)
 from typing import TypeVar
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -59,8 +71,17 @@ class EmailDelivery(models.Model):
 
 D = TypeVar("D", bound=EmailDelivery)
 
-# Errors that mean the mail server did not accept the message, so sending again is safe.
+# Errors a mail task retries on (with backoff).
 TRANSIENT_ERRORS = (SMTPException, OSError)
+# Answers in which the server says it did not take the message: sending again is safe.
+REFUSALS = (
+    SMTPAuthenticationError,
+    SMTPDataError,
+    SMTPHeloError,
+    SMTPNotSupportedError,
+    SMTPRecipientsRefused,
+    SMTPSenderRefused,
+)
 
 
 def deliver_once(
@@ -93,18 +114,35 @@ def deliver_once(
         )
     if not claimed:
         return DeliveryStatus(model.objects.values_list("status", flat=True).get(pk=pk))
+    failed = DeliveryStatus.GAVE_UP if final_attempt else DeliveryStatus.FAILED
+    connection = message.connection or get_connection()
     try:
-        message.send()
+        # Nothing has been handed over until the connection is open.
+        opened = connection.open()
     except TRANSIENT_ERRORS as error:
-        status = DeliveryStatus.GAVE_UP if final_attempt else DeliveryStatus.FAILED
-        model.objects.filter(pk=pk, status__in=IN_FLIGHT).update(
-            status=status, last_error=str(error)[:255]
-        )
+        _record(model, pk, status=failed, error=error)
         raise
+    try:
+        connection.send_messages([message])
+    except REFUSALS as error:
+        _record(model, pk, status=failed, error=error)
+        raise
+    except TRANSIENT_ERRORS as error:
+        _record(model, pk, status=DeliveryStatus.UNKNOWN, error=error)
+        return DeliveryStatus.UNKNOWN
+    finally:
+        if opened:
+            connection.close()
     model.objects.filter(pk=pk, status__in=IN_FLIGHT).update(
         status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
     )
     return DeliveryStatus.SENT
+
+
+def _record(model, pk: int, *, status: DeliveryStatus, error: Exception) -> None:
+    model.objects.filter(pk=pk, status__in=IN_FLIGHT).update(
+        status=status, last_error=str(error)[:255]
+    )
 
 
 def delivery_requeue(queryset: models.QuerySet[D], pk: int) -> bool:
