@@ -12,6 +12,7 @@ from billing.models import (
     DirectCareContract,
     PaymentMethod,
 )
+from clinic.params import MAX_INT
 from clinic.roles import Role
 from clinic.uploads import read_csv_upload, unsign_preview
 
@@ -94,7 +95,7 @@ class ContractEndForm(forms.Form):
 
 
 class EnrolmentForm(forms.Form):
-    member_number = forms.IntegerField(label=_("Member number"), min_value=1)
+    member_number = forms.IntegerField(label=_("Member number"), min_value=1, max_value=MAX_INT)
     covered_from = forms.DateField(label=_("Covered from"), widget=DATE)
     covered_to = forms.DateField(label=_("Covered to (optional)"), widget=DATE, required=False)
 
