@@ -38,6 +38,9 @@ class VersionedPlanForm(forms.ModelForm):
 
 
 class ArcForm(VersionedPlanForm):
+    # Bounded so the next review date stays a date (a huge number of days overflowed).
+    review_every_days = forms.IntegerField(label=_("Review every (days)"), max_value=5 * 366)
+
     class Meta:
         model = Arc
         fields = ["title", "endpoint", "lead_discipline", "review_every_days", "next_review_on"]

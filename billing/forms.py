@@ -75,6 +75,11 @@ class AnchorForm(forms.ModelForm):
 
 
 class ContractForm(forms.ModelForm):
+    # Bounded so a due date stays a date and fits the column (a huge number overflowed).
+    payment_terms_days = forms.IntegerField(
+        label=_("Payment terms (net days)"), min_value=0, max_value=366, initial=30
+    )
+
     class Meta:
         model = DirectCareContract
         fields = [
