@@ -13,6 +13,7 @@ from arcs.models import (
     Phase,
 )
 from careteam.models import Discipline, Practitioner
+from clinic.params import MAX_INT
 
 
 class DateInput(forms.DateInput):
@@ -26,7 +27,9 @@ class VersionedPlanForm(forms.ModelForm):
     """A plan form carries the version of the plan it was opened at, so that saving over a
     colleague's newer change is caught instead of silently reverting it."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=MAX_INT
+    )
 
     def __init__(self, *args, plan_version: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -35,6 +38,9 @@ class VersionedPlanForm(forms.ModelForm):
 
 
 class ArcForm(VersionedPlanForm):
+    # Bounded so the next review date stays a date (a huge number of days overflowed).
+    review_every_days = forms.IntegerField(label=_("Review every (days)"), max_value=5 * 366)
+
     class Meta:
         model = Arc
         fields = ["title", "endpoint", "lead_discipline", "review_every_days", "next_review_on"]
@@ -165,5 +171,7 @@ class OutcomeMeasureForm(forms.ModelForm):
 
 
 class AccessLogFilterForm(forms.Form):
-    member = forms.IntegerField(label=_("Member number"), required=False, min_value=1)
+    member = forms.IntegerField(
+        label=_("Member number"), required=False, min_value=1, max_value=MAX_INT
+    )
     user = forms.EmailField(label=_("User's email"), required=False)

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from members.models import ImmutableModel
+
 
 class ArcStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
@@ -243,7 +245,7 @@ class NoteVisibility(models.TextChoices):
     INTERNAL = "internal", _("Internal to the care team")
 
 
-class ProgressNote(models.Model):
+class ProgressNote(ImmutableModel):
     arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     text = models.TextField(_("note"))
@@ -258,7 +260,7 @@ class ProgressNote(models.Model):
         return f"Note on {self.arc} ({self.visibility})"
 
 
-class ArcVersion(models.Model):
+class ArcVersion(ImmutableModel):
     """A snapshot of an arc's plan after one change: who, when, and what it was then."""
 
     arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="versions")

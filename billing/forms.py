@@ -12,6 +12,7 @@ from billing.models import (
     DirectCareContract,
     PaymentMethod,
 )
+from clinic.params import MAX_INT
 from clinic.roles import Role
 from clinic.uploads import read_csv_upload, unsign_preview
 
@@ -25,9 +26,23 @@ class MonthField(forms.DateField):
     widget = MONTH
     input_formats = ["%Y-%m", "%Y-%m-%d"]
 
+    # Month arithmetic (next month, a year before) must stay inside what ``datetime.date``
+    # can hold: 0001-01 or 9999-12 would raise instead of giving a field error.
+    first = datetime.date(1900, 1, 1)
+    last = datetime.date(2999, 12, 1)
+
     def to_python(self, value):
         day = super().to_python(value)
         return rules.month_start(day) if day else day
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not self.first <= value <= self.last:
+            raise forms.ValidationError(
+                _("Enter a month between %(first)s and %(last)s.")
+                % {"first": f"{self.first:%Y-%m}", "last": f"{self.last:%Y-%m}"},
+                code="out_of_range",
+            )
 
 
 class AnchorForm(forms.ModelForm):
@@ -60,6 +75,11 @@ class AnchorForm(forms.ModelForm):
 
 
 class ContractForm(forms.ModelForm):
+    # Bounded so a due date stays a date and fits the column (a huge number overflowed).
+    payment_terms_days = forms.IntegerField(
+        label=_("Payment terms (net days)"), min_value=0, max_value=366, initial=30
+    )
+
     class Meta:
         model = DirectCareContract
         fields = [
@@ -80,7 +100,7 @@ class ContractEndForm(forms.Form):
 
 
 class EnrolmentForm(forms.Form):
-    member_number = forms.IntegerField(label=_("Member number"), min_value=1)
+    member_number = forms.IntegerField(label=_("Member number"), min_value=1, max_value=MAX_INT)
     covered_from = forms.DateField(label=_("Covered from"), widget=DATE)
     covered_to = forms.DateField(label=_("Covered to (optional)"), widget=DATE, required=False)
 
@@ -186,13 +206,39 @@ class RefundForm(forms.Form):
 
 
 class ValueReportForm(forms.Form):
-    start = MonthField(label=_("From month"))
-    end = MonthField(label=_("To month"))
+    """Whole calendar quarters only: care counts are reported per fixed quarter, so two
+    overlapping windows cannot be subtracted to reveal one person's arc."""
+
+    MAX_QUARTERS = 20
+
+    start = MonthField(label=_("From month (first month of a quarter)"))
+    end = MonthField(label=_("To month (last month of a quarter)"))
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        if start != rules.quarter_start(start):
+            raise forms.ValidationError(
+                _("Start with the first month of a quarter (January, April, July or October).")
+            )
+        return start
+
+    def clean_end(self):
+        end = self.cleaned_data["end"]
+        if rules.month_end(end) != rules.quarter_end(end):
+            raise forms.ValidationError(
+                _("End with the last month of a quarter (March, June, September or December).")
+            )
+        return end
 
     def clean(self):
         data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            raise forms.ValidationError(_("The last month is before the first."))
+        if data.get("start") and data.get("end"):
+            if data["end"] < data["start"]:
+                raise forms.ValidationError(_("The last month is before the first."))
+            if len(rules.quarters(data["start"], data["end"])) > self.MAX_QUARTERS:
+                raise forms.ValidationError(
+                    _("Choose at most %(n)d quarters.") % {"n": self.MAX_QUARTERS}
+                )
         return data
 
 

@@ -32,6 +32,25 @@ def next_month(day: datetime.date) -> datetime.date:
     return month_end(day) + datetime.timedelta(days=1)
 
 
+def quarter_start(day: datetime.date) -> datetime.date:
+    """The first day of the calendar quarter ``day`` is in."""
+    return datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_end(day: datetime.date) -> datetime.date:
+    return month_end(quarter_start(day).replace(month=quarter_start(day).month + 2))
+
+
+def quarters(start: datetime.date, end: datetime.date) -> list[DateRange]:
+    """The calendar quarters from the one ``start`` is in to the one ``end`` is in."""
+    spans = []
+    quarter = quarter_start(start)
+    while quarter <= end:
+        spans.append((quarter, quarter_end(quarter)))
+        quarter = quarter_end(quarter) + datetime.timedelta(days=1)
+    return spans
+
+
 def days_in(span: DateRange) -> int:
     start, end = span
     return (end - start).days + 1 if end >= start else 0

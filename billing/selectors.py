@@ -711,6 +711,16 @@ def suppress(count: int) -> int | None:
 
 
 @dataclass
+class QuarterOutcomes:
+    """Care counts of one fixed calendar quarter, each withheld under the threshold."""
+
+    start: datetime.date
+    end: datetime.date
+    active_arcs: int | None
+    achieved_arcs: int | None
+
+
+@dataclass
 class ValueReport:
     contract: DirectCareContract
     start: datetime.date
@@ -720,33 +730,56 @@ class ValueReport:
     total_billed: Decimal
     previous_spend: Decimal | None
     difference: Decimal | None
-    active_arcs: int | None
-    achieved_arcs: int | None
+    quarters: list[QuarterOutcomes]
 
 
 def anchor_value_report(
     *, contract: DirectCareContract, start: datetime.date, end: datetime.date
 ) -> ValueReport:
     """What the anchor bought over months ``start``..``end``: headcount, money, and care
-    delivered as non-clinical aggregates with small counts suppressed."""
+    delivered as non-clinical aggregates with small counts suppressed.
+
+    Care counts are given per whole calendar quarter, never for the chosen window: the
+    count for a quarter depends only on the contract and that quarter, so two windows
+    (one month longer, one member fewer) cannot be subtracted to reveal one person's arc,
+    and no total across quarters is shown that would give back a withheld cell.
+    """
     from arcs.selectors import arc_outcome_counts
 
     start, end = rules.month_start(start), rules.month_end(end)
     member_ids: set[int] = set()
     member_months = Decimal(0)
     enrolments = list(contract.enrolments.all())
-    month = start
-    while month <= end:
+    quarter_spans = rules.quarters(start, end)
+    quarter_members: dict[datetime.date, set[int]] = {q: set() for q, _ in quarter_spans}
+    month = rules.quarter_start(start)
+    while month <= quarter_spans[-1][1]:
         span = (month, rules.month_end(month))
+        in_window = start <= month <= end
         for enrolment in enrolments:
             covered = rules.clip(enrolment.covered_from, enrolment.covered_to, span)
             contract_span = rules.clip(contract.start_date, contract.end_date, span)
             if covered and contract_span:
                 covered = rules.clip(covered[0], covered[1], contract_span)
             if covered and contract_span:
-                member_ids.add(enrolment.member_id)
-                member_months += Decimal(rules.days_in(covered)) / rules.days_in(span)
+                quarter_members[rules.quarter_start(month)].add(enrolment.member_id)
+                if in_window:
+                    member_ids.add(enrolment.member_id)
+                    member_months += Decimal(rules.days_in(covered)) / rules.days_in(span)
         month = rules.next_month(month)
+    outcomes = []
+    for q_start, q_end in quarter_spans:
+        counts = arc_outcome_counts(
+            member_ids=sorted(quarter_members[q_start]), start=q_start, end=q_end
+        )
+        outcomes.append(
+            QuarterOutcomes(
+                start=q_start,
+                end=q_end,
+                active_arcs=suppress(counts.get("active", 0)),
+                achieved_arcs=suppress(counts.get("achieved", 0)),
+            )
+        )
     invoices = contract.invoices.filter(period__gte=start, period__lte=end)
     billed = invoices.aggregate(total=Sum("total"))["total"] or ZERO
     credited = (
@@ -758,7 +791,6 @@ def anchor_value_report(
     previous_spend = (
         rules.money(previous * member_months, contract.currency) if previous is not None else None
     )
-    counts = arc_outcome_counts(member_ids=sorted(member_ids), start=start, end=end)
     return ValueReport(
         contract=contract,
         start=start,
@@ -768,6 +800,5 @@ def anchor_value_report(
         total_billed=total_billed,
         previous_spend=previous_spend,
         difference=(previous_spend - total_billed) if previous_spend is not None else None,
-        active_arcs=suppress(counts.get("active", 0)),
-        achieved_arcs=suppress(counts.get("achieved", 0)),
+        quarters=outcomes,
     )

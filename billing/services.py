@@ -37,6 +37,7 @@ from billing.models import (
     StatementStatus,
 )
 from clinic.delivery import SENDABLE, deliver_once, delivery_requeue
+from clinic.params import MAX_INT, id_param
 from members.models import Member
 
 logger = logging.getLogger(__name__)
@@ -340,10 +341,12 @@ def roster_parse(*, contract: DirectCareContract, text: str) -> tuple[list[Roste
         ({k.strip().lower(): (v or "").strip() for k, v in r.items() if k}, n)
         for n, r in enumerate(reader, start=2)
     ]
-    numbers = {r["member_number"] for r, _n in raw if r.get("member_number", "").isdigit()}
+    # Member numbers are an integer column: anything not a plain number it can hold (huge,
+    # signed, non-ASCII digits) is simply no member, never a failing query.
+    numbers = {id_param(r.get("member_number"), max_value=MAX_INT) for r, _n in raw} - {None}
     emails = {r["email"].lower() for r, _n in raw if r.get("email")}
     members = Member.objects.filter(
-        Q(number__in=[int(n) for n in numbers]) | Q(user__email__in=emails)
+        Q(number__in=sorted(numbers)) | Q(user__email__in=emails)
     ).select_related("user")
     by_number = {m.number: m for m in members}
     by_email = {m.user.email.lower(): m for m in members}
@@ -352,7 +355,7 @@ def roster_parse(*, contract: DirectCareContract, text: str) -> tuple[list[Roste
         member = None
         if values.get("member_number"):
             number = values["member_number"]
-            member = by_number.get(int(number)) if number.isdigit() else None
+            member = by_number.get(id_param(number, max_value=MAX_INT))
             if member is None:
                 errors.append(
                     _("Row %(row)d, member_number: no member number %(value)s.")

@@ -534,14 +534,13 @@ def federation_statement_pdf(request: HttpRequest) -> FileResponse:
 @role_required(Role.ADMINISTRATOR)
 def value_report(request: HttpRequest, pk: int) -> HttpResponse:
     contract = selectors.contract_detail(pk)
-    # By default, the last twelve invoiced months: billed and previous spend then compare
-    # the same months.
-    periods = sorted(contract.invoices.values_list("period", flat=True))
-    default_end = periods[-1] if periods else rules.previous_month(timezone.localdate())
-    year_before = default_end.replace(year=default_end.year - 1)
-    default_start = max(
-        [p for p in periods if p > year_before][:1] or [rules.month_start(contract.start_date)]
-    )
+    # By default, the last four quarters up to the last invoiced month: billed and previous
+    # spend then compare the same months, and care is counted per whole quarter.
+    last_period = contract.invoices.order_by("-period").values_list("period", flat=True).first()
+    last_period = last_period or rules.previous_month(timezone.localdate())
+    default_end = rules.month_start(rules.quarter_end(last_period))
+    default_start = rules.quarter_start(default_end.replace(year=default_end.year - 1, day=1))
+    default_start = rules.next_month(rules.quarter_end(default_start))
     form = forms.ValueReportForm(
         request.GET or None, initial={"start": default_start, "end": default_end}
     )

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clinic.delivery import EmailDelivery
+from members.models import ImmutableModel
 
 
 class Discipline(models.Model):
@@ -107,8 +108,12 @@ class ConsultationStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-class ConsultationRequest(models.Model):
+class ConsultationRequest(ImmutableModel):
     """A practitioner asks another discipline, or a named colleague, about one arc."""
+
+    # The workflow's columns: the rest never changes once asked (careteam 0007 in
+    # PostgreSQL, which also keeps a given answer as it was written).
+    MUTABLE_FIELDS = frozenset({"status", "closed_at", "answer", "answered_by", "answered_at"})
 
     arc = models.ForeignKey("arcs.Arc", on_delete=models.PROTECT, related_name="consultations")
     requested_by = models.ForeignKey(

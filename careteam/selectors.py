@@ -11,6 +11,7 @@ from careteam.models import (
     Practitioner,
     TeamRole,
 )
+from clinic import params
 from clinic.delivery import DeliveryStatus
 from clinic.roles import Role, has_role
 from members.models import Member
@@ -163,17 +164,8 @@ def notification_emails_failed() -> QuerySet[Notification]:
     )
 
 
-# Ids a PostgreSQL bigint can hold: a larger one in a query string is no id at all.
-MAX_ID = 2**63 - 1
-
-
-def id_param(value: str | None) -> int | None:
-    """A positive id from a query string, or None for anything else (huge, signed, text)."""
-    value = (value or "").strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 19:
-        return None
-    number = int(value)
-    return number if 0 < number <= MAX_ID else None
+# The shared helper (clinic.params): kept importable here for the careteam views.
+id_param = params.id_param
 
 
 def member_ids_in_teams(

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.params import MAX_INT
 from governance.models import (
     BallotKind,
     BoardRole,
@@ -136,7 +137,10 @@ class BallotForm(forms.Form):
         help_text=_("Motions: simple or two-thirds (rule changes). Elections: plurality."),
     )
     seats = forms.IntegerField(
-        label=_("Seats (candidates each voter may choose)"), min_value=1, initial=1
+        label=_("Seats (candidates each voter may choose)"),
+        min_value=1,
+        max_value=MAX_INT,
+        initial=1,
     )
     candidates = CandidateField(
         label=_("Candidates (elections only)"),

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.delivery import DeliveryStatus, EmailDelivery
-from members.models import Member
+from members.models import ImmutableModel, Member
 
 
 def _default_quorum() -> Decimal:
@@ -269,7 +269,7 @@ class BallotOption(models.Model):
         return str(MOTION_CHOICE_LABELS.get(self.motion_choice, self.label))
 
 
-class EligibleVoter(models.Model):
+class EligibleVoter(ImmutableModel):
     """The list of voters, fixed when the ballot opens (members in good standing then)."""
 
     ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="eligible_voters")
@@ -285,7 +285,7 @@ class EligibleVoter(models.Model):
         return f"{self.member} in {self.ballot}"
 
 
-class Participation(models.Model):
+class Participation(ImmutableModel):
     """That a member took part (in person or through a proxy). Never what they chose.
 
     Deliberately no timestamp and no reference to the cast ballot or its receipt.
@@ -421,7 +421,7 @@ class BoardRole(models.TextChoices):
     DIRECTOR = "director", _("Director")
 
 
-class BoardTerm(models.Model):
+class BoardTerm(ImmutableModel):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="board_terms")
     role = models.CharField(_("role"), max_length=12, choices=BoardRole.choices)
     starts_on = models.DateField(_("term starts"))

@@ -701,6 +701,7 @@ def ballot_box_flush(*, ballot_id: int) -> int:
         return 0
     if PendingChoice.objects.filter(ballot=ballot).count() < conf.ballot_batch_size():
         return 0
+    ballot_box_rewrite_allowed()
     pending = _pool_take(ballot)
     _box_insert(ballot, pending)
     ballot_tables_rewrite()
@@ -714,6 +715,19 @@ def ballot_boxes_flush_due() -> int:
 
 
 SECRET_TABLES = (PendingChoice, CastBallot, BallotMark)
+
+
+def ballot_box_rewrite_allowed() -> None:
+    """Let this transaction delete from and truncate the pool and the box, until the rewrite
+    ends (``ballot_tables_rewrite``) or the transaction does.
+
+    PostgreSQL refuses UPDATE always, and DELETE and TRUNCATE of those tables unless the
+    transaction-local setting is on (governance 0005). Only the flush, the close and the
+    cancel call this, with the ballot's row locked.
+    """
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET LOCAL clinic.ballot_box_rewrite = 'on'")
 
 
 @transaction.atomic
@@ -749,6 +763,8 @@ def ballot_tables_rewrite() -> None:
             cursor.execute(f"INSERT INTO {table} SELECT * FROM {copy} ORDER BY random()")  # noqa: S608  # nosec B608
         cursor.execute(f"DROP TABLE {', '.join(copies)}")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        # The rewrite is done: the rest of the transaction may not delete from the box.
+        cursor.execute("SET LOCAL clinic.ballot_box_rewrite = 'off'")
 
 
 def sqlite_vacuum() -> None:
@@ -767,6 +783,7 @@ def ballot_close(*, ballot: Ballot) -> Ballot:
     _ballot_transition(ballot, BallotStatus.CLOSED)
     ballot.closed_at = timezone.now()
     ballot.save(update_fields=["status", "closed_at"])
+    ballot_box_rewrite_allowed()
     _box_insert(ballot, _pool_take(ballot))
     _reshuffle_cast_ballots(ballot)
     ballot_tables_rewrite()
@@ -785,6 +802,7 @@ def ballot_cancel(*, ballot: Ballot) -> Ballot:
     _ballot_transition(ballot, BallotStatus.CANCELLED)
     ballot.closed_at = timezone.now()
     ballot.save(update_fields=["status", "closed_at"])
+    ballot_box_rewrite_allowed()
     PendingChoice.objects.filter(ballot=ballot).delete()
     BallotMark.objects.filter(cast_ballot__ballot=ballot).delete()
     CastBallot.objects.filter(ballot=ballot).delete()

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
+from clinic.params import id_param
 from clinic.roles import Role
 from governance import charts, forms, selectors, services
 from governance.models import (
@@ -367,8 +368,10 @@ def postal_notices_pdf(request: HttpRequest, pk: int, batch_pk: int) -> FileResp
 @role_required(Role.ADMINISTRATOR)
 def ballot_create(request: HttpRequest) -> HttpResponse:
     meeting = None
-    if request.GET.get("meeting", "").isdigit():
-        meeting = _admin_meeting(int(request.GET["meeting"]))
+    # Only a plain id: "²" passes isdigit() but not int(), and is no meeting at all.
+    meeting_id = id_param(request.GET.get("meeting"))
+    if meeting_id is not None:
+        meeting = _admin_meeting(meeting_id)
     form = forms.BallotForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

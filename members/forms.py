@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -6,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from clinic.params import MAX_INT
 from clinic.uploads import read_csv_upload
 from members.models import (
     STATUS_TRANSITIONS,
@@ -141,6 +143,12 @@ class OrientationForm(forms.Form):
     attended_on = forms.DateField(label=_("Orientation session attended on"), widget=DATE_INPUT)
 
 
+# Far more shares than any member holds, and small enough that the money they stand for
+# fits the ledger's amount column: a larger number is a field error, not a failed write.
+MAX_SHARES = 1_000_000
+MAX_SHARE_AMOUNT = Decimal(10**10)  # amount columns are max_digits=12, decimal_places=2
+
+
 class _ShareForm(forms.Form):
     share_class = forms.ModelChoiceField(label=_("Share class"), queryset=ShareClass.objects.all())
     entry_date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
@@ -154,9 +162,16 @@ class _ShareForm(forms.Form):
     def clean_entry_date(self):
         return _not_future(self.cleaned_data["entry_date"])
 
+    def clean(self):
+        data = super().clean()
+        share_class, quantity = data.get("share_class"), data.get("quantity")
+        if share_class and quantity and share_class.par_value * quantity >= MAX_SHARE_AMOUNT:
+            self.add_error("quantity", _("That many shares is more than the register can hold."))
+        return data
+
 
 class ShareSubscribeForm(_ShareForm):
-    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1, max_value=MAX_SHARES)
 
 
 class SharePaymentForm(_ShareForm):
@@ -167,8 +182,10 @@ class SharePaymentForm(_ShareForm):
 
 
 class ShareTransferForm(_ShareForm):
-    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
-    to_member_number = forms.IntegerField(label=_("To member number"), min_value=1)
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1, max_value=MAX_SHARES)
+    to_member_number = forms.IntegerField(
+        label=_("To member number"), min_value=1, max_value=MAX_INT
+    )
 
     def clean_to_member_number(self):
         number = self.cleaned_data["to_member_number"]
@@ -180,7 +197,7 @@ class ShareTransferForm(_ShareForm):
 
 
 class ShareRedeemForm(_ShareForm):
-    quantity = forms.IntegerField(label=_("Shares"), min_value=1)
+    quantity = forms.IntegerField(label=_("Shares"), min_value=1, max_value=MAX_SHARES)
 
 
 class ReverseEntryForm(forms.Form):

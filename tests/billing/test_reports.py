@@ -118,10 +118,11 @@ def test_anchor_value_report_with_small_counts_suppressed(admin_client):
     assert report.total_billed == Decimal("240.00")
     assert report.previous_spend == Decimal("420.00")
     assert report.difference == Decimal("180.00")
-    assert report.active_arcs == 8
-    assert report.achieved_arcs is None  # 2 < 5: withheld
+    assert [(q.start, q.active_arcs, q.achieved_arcs) for q in report.quarters] == [
+        (D(2026, 1, 1), 8, None)  # 2 achieved < 5: withheld
+    ]
     page = admin_client.get(
-        reverse("billing:value_report", args=[contract.pk]), {"start": "2026-03", "end": "2026-03"}
+        reverse("billing:value_report", args=[contract.pk]), {"start": "2026-01", "end": "2026-03"}
     ).content.decode()
     assert "fewer than 5 (withheld)" in page
     assert enrolments[0].member.full_name not in page
@@ -130,6 +131,61 @@ def test_anchor_value_report_with_small_counts_suppressed(admin_client):
 def test_value_report_refuses_a_reversed_range(admin_client):
     contract = ContractFactory()
     page = admin_client.get(
-        reverse("billing:value_report", args=[contract.pk]), {"start": "2026-05", "end": "2026-03"}
+        reverse("billing:value_report", args=[contract.pk]), {"start": "2026-04", "end": "2026-03"}
     ).content.decode()
     assert "before the first" in page
+
+
+def test_value_report_cannot_be_differenced_across_windows(admin_client):
+    """Ten covered people with an arc all year, and one whose only arc ran in January.
+    The window January-March would count 11 active arcs and February-March 10: their
+    difference names the January patient. Counts are per fixed quarter, so every window
+    over the quarter reports the same cell, and a window that is not whole quarters is a
+    field error."""
+    contract = ContractFactory(start_date=D(2025, 1, 1))
+    enrolments = [
+        EnrolmentFactory(contract=contract, covered_from=D(2025, 1, 1)) for _ in range(11)
+    ]
+    for enrolment in enrolments[:10]:
+        ArcFactory(member=enrolment.member, activated_on=D(2025, 12, 1))
+    ArcFactory(
+        member=enrolments[10].member,
+        activated_on=D(2026, 1, 5),
+        status=ArcStatus.DISCONTINUED,
+        discontinued_reason="Moved away.",
+        closed_on=D(2026, 1, 20),
+    )
+    cells = set()
+    for start, end in [
+        (D(2026, 1, 1), D(2026, 3, 1)),
+        (D(2026, 2, 1), D(2026, 3, 1)),
+        (D(2026, 3, 1), D(2026, 3, 1)),
+        (D(2026, 1, 1), D(2026, 1, 1)),
+        (D(2025, 10, 1), D(2026, 3, 1)),
+        (D(2026, 1, 1), D(2026, 6, 1)),
+    ]:
+        report = selectors.anchor_value_report(contract=contract, start=start, end=end)
+        cells |= {(q.start, q.active_arcs) for q in report.quarters}
+    assert cells == {(D(2025, 10, 1), 10), (D(2026, 1, 1), 11), (D(2026, 4, 1), 10)}
+    url = reverse("billing:value_report", args=[contract.pk])
+    page = admin_client.get(url, {"start": "2026-02", "end": "2026-03"})
+    assert page.status_code == 200
+    assert "first month of a quarter" in page.content.decode()
+    page = admin_client.get(url, {"start": "2026-01", "end": "2026-02"})
+    assert "last month of a quarter" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "0001-01", "end": "9999-12"},
+        {"start": "9999-10", "end": "9999-12"},
+        {"start": "0001-01", "end": "0001-03"},
+        {"start": "1900-01", "end": "2999-12"},
+    ],
+)
+def test_value_report_out_of_range_months_are_a_field_error(admin_client, params):
+    contract = ContractFactory()
+    page = admin_client.get(reverse("billing:value_report", args=[contract.pk]), params)
+    assert page.status_code == 200
+    assert page.context["form"].errors
