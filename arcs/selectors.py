@@ -447,7 +447,7 @@ def interventions_needing_owner(
     *, member_ids=None, today: datetime.date | None = None
 ) -> QuerySet[Intervention]:
     """Interventions still running or planned on an open arc whose responsible practitioner
-    is no longer on the member's current care team: they need a new owner. One query."""
+    is no longer on the member's current care team: they need a new owner. Two queries."""
     from careteam.selectors import current_assignments
 
     today = today or timezone.localdate()
@@ -461,8 +461,12 @@ def interventions_needing_owner(
     ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
     if member_ids is not None:
         items = items.filter(arc__member_id__in=member_ids)
+    # Two steps: the planner expects almost nothing to survive the anti-join and, joining
+    # the related rows in the same statement, chose nested loops that ran for minutes at
+    # 1,000 members. The ids first; then the few rows with what the pages show.
+    ids = list(items.filter(~Exists(on_team)).values_list("pk", flat=True))
     return (
-        items.filter(~Exists(on_team))
+        Intervention.objects.filter(pk__in=ids)
         .select_related("arc__member__user", "discipline", "practitioner__user")
         .order_by("starts_on", "pk")
     )
