@@ -83,7 +83,7 @@ def delivery() -> dict:
 
     from billing import services, tasks
     from billing.models import Invoice
-    from clinic.pdf import _static_fetcher
+    from clinic.pdf import _fetcher
 
     invoices = list(
         Invoice.objects.filter(member__isnull=False, pdf="")
@@ -111,7 +111,7 @@ def delivery() -> dict:
         )
         started = time.perf_counter()
         weasyprint.HTML(
-            string=html, base_url="http://clinic.invalid/", url_fetcher=_static_fetcher
+            string=html, base_url="http://clinic.invalid/", url_fetcher=_fetcher()
         ).write_pdf()
         bare.append(time.perf_counter() - started)
     return {

@@ -480,6 +480,24 @@ class RunResult:
     problems: list[str] = field(default_factory=list)
 
 
+def _already_issued(drafts: list[selectors.InvoiceDraft]) -> set[tuple]:
+    """The (period, contract, member) keys of these drafts that already have an invoice.
+
+    Bounded to the batch's own contracts and members (each through its unique
+    (contract or member, period) index), not the whole period: re-reading the period
+    every batch made a run quadratic in its size.
+    """
+    wanted = Q(pk__in=[])
+    for period in {d.period for d in drafts}:
+        contracts = [d.contract_id for d in drafts if d.period == period and d.contract_id]
+        members = [d.member_id for d in drafts if d.period == period and d.member_id]
+        if contracts:
+            wanted |= Q(period=period, contract_id__in=contracts)
+        if members:
+            wanted |= Q(period=period, member_id__in=members)
+    return set(Invoice.objects.filter(wanted).values_list("period", "contract_id", "member_id"))
+
+
 def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
     """Issue a batch of drafted invoices in one transaction with bulk inserts."""
     with transaction.atomic():
@@ -492,8 +510,7 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
             DocumentNumberCounter.objects.select_for_update().get_or_create(
                 series=DocumentSeries.INVOICE, year=year
             )
-            period_keys = Invoice.objects.filter(period__in={d.period for d in in_year})
-            done = set(period_keys.values_list("period", "contract_id", "member_id"))
+            done = _already_issued(in_year)
             in_year = [d for d in in_year if (d.period, d.contract_id, d.member_id) not in done]
             # Numbers follow issue dates: number in date order, and date no invoice before
             # the last one already numbered in the series (see _not_before_last_issued).
@@ -561,10 +578,12 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
 
 
 def _queue_deliveries(invoice_ids: list[int]) -> None:
-    from billing.tasks import deliver_invoice
+    # One message per batch, fanned out to one task per invoice by the worker: publishing
+    # a task per invoice from the run took about half of its time (1,601 invoices: 2.4 s
+    # of 5.3 s under cProfile).
+    from billing.tasks import deliver_invoices
 
-    for pk in invoice_ids:
-        deliver_invoice.delay(pk)
+    deliver_invoices.delay(invoice_ids)
 
 
 def invoice_run(

@@ -48,6 +48,17 @@ def deliver_invoice(invoice_id: int) -> None:
     services.invoice_email_queue(invoice=invoice, kind="invoice")
 
 
+@shared_task(acks_late=True)
+def deliver_invoices(invoice_ids: list[int]) -> None:
+    """Fan a committed batch of the invoice run out to one delivery task per invoice.
+
+    Each delivery is idempotent (a stored PDF is kept, the email row is created once and
+    sent at most once), so a fan-out repeated after a worker died sends nothing twice.
+    """
+    for pk in invoice_ids:
+        deliver_invoice.delay(pk)
+
+
 @shared_task
 def deliver_credit_note(credit_note_id: int) -> None:
     note = services.credit_note_render_pdf(credit_note_id=credit_note_id)
