@@ -44,8 +44,7 @@ def mark_overdue_and_remind() -> tuple[int, int]:
 @shared_task
 def deliver_invoice(invoice_id: int) -> None:
     """Render and store the invoice's PDF in the worker, then queue its email."""
-    invoice = services.invoice_render_pdf(invoice_id=invoice_id)
-    services.invoice_email_queue(invoice=invoice, kind="invoice")
+    services.invoice_deliver(invoice_id=invoice_id)
 
 
 @shared_task(acks_late=True)
