@@ -70,7 +70,8 @@ def run(args: list[str], env: dict) -> None:
 
 
 def build(size: int, media: str) -> tuple[dict, float]:
-    name = f"clinic_bench_{size}"
+    # BENCH_DB_PREFIX keeps a bench apart from others on a shared PostgreSQL server.
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'clinic_bench')}_{size}"
     admin_sql(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     env = env_for(name, media)
     run(["manage.py", "migrate", "--noinput", "-v0"], env)
