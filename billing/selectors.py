@@ -129,9 +129,14 @@ def invoices_billing_member_after(*, member_id: int, on: datetime.date) -> Query
 
 
 def _sum_of(
-    model, field_name: str = "amount", *, date_field: str = "", up_to: datetime.date | None = None
+    model,
+    field_name: str = "amount",
+    *,
+    date_field: str = "",
+    up_to: datetime.date | None = None,
+    invoice: str = "pk",
 ) -> Coalesce:
-    rows = model.objects.filter(invoice=OuterRef("pk"))
+    rows = model.objects.filter(invoice=OuterRef(invoice))
     if up_to is not None:
         rows = rows.filter(**{f"{date_field}__lte": up_to})
     total = rows.order_by().values("invoice").annotate(total=Sum(field_name)).values("total")
@@ -146,6 +151,16 @@ def with_amounts(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """Annotate ``paid``, ``credited`` and ``refunded``; the balance is ``balance_of``."""
     return invoices.annotate(
         paid=_sum_of(Payment), credited=_sum_of(CreditNote), refunded=_sum_of(Refund)
+    )
+
+
+def emails_with_invoice_amounts(emails: QuerySet) -> QuerySet:
+    """Invoice emails with their invoice and credit note, and the invoice's ``paid``,
+    ``credited`` and ``refunded`` as ``invoice_paid`` etc.: what a message needs, one query."""
+    return emails.select_related("invoice", "credit_note").annotate(
+        invoice_paid=_sum_of(Payment, invoice="invoice_id"),
+        invoice_credited=_sum_of(CreditNote, invoice="invoice_id"),
+        invoice_refunded=_sum_of(Refund, invoice="invoice_id"),
     )
 
 
@@ -439,8 +454,24 @@ def invoice_run_preview(
         year_span = (period.replace(month=1, day=1), period.replace(month=12, day=31))
         fee_span = year_span if period.month == 12 else span
         assignments = list(
-            fee_plan_assignments_between(start=fee_span[0], end=fee_span[1]).order_by(
-                "member__number", "member_id", "valid_from"
+            fee_plan_assignments_between(start=fee_span[0], end=fee_span[1])
+            .order_by("member__number", "member_id", "valid_from")
+            # Only what a draft needs: building every member's row at 10,000 members was
+            # most of the run's time outside its inserts.
+            .only(
+                "valid_from",
+                "valid_to",
+                "member__number",
+                "member__address",
+                "member__admitted_on",
+                "member__ceased_on",
+                "member__user__first_name",
+                "member__user__last_name",
+                "member__user__email",
+                "plan__name",
+                "plan__period",
+                "plan__amount",
+                "plan__currency",
             )
         )
         member_ids = {a.member_id for a in assignments}

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from billing.models import (
     Refund,
     StatementStatus,
 )
-from clinic.delivery import SENDABLE, deliver_once, delivery_requeue
+from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
 from clinic.params import MAX_INT, id_param
 from members.models import Member
 
@@ -483,6 +483,24 @@ class RunResult:
     problems: list[str] = field(default_factory=list)
 
 
+def _already_issued(drafts: list[selectors.InvoiceDraft]) -> set[tuple]:
+    """The (period, contract, member) keys of these drafts that already have an invoice.
+
+    Bounded to the batch's own contracts and members (each through its unique
+    (contract or member, period) index), not the whole period: re-reading the period
+    every batch made a run quadratic in its size.
+    """
+    wanted = Q(pk__in=[])
+    for period in {d.period for d in drafts}:
+        contracts = [d.contract_id for d in drafts if d.period == period and d.contract_id]
+        members = [d.member_id for d in drafts if d.period == period and d.member_id]
+        if contracts:
+            wanted |= Q(period=period, contract_id__in=contracts)
+        if members:
+            wanted |= Q(period=period, member_id__in=members)
+    return set(Invoice.objects.filter(wanted).values_list("period", "contract_id", "member_id"))
+
+
 def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
     """Issue a batch of drafted invoices in one transaction with bulk inserts."""
     with transaction.atomic():
@@ -495,8 +513,7 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
             DocumentNumberCounter.objects.select_for_update().get_or_create(
                 series=DocumentSeries.INVOICE, year=year
             )
-            period_keys = Invoice.objects.filter(period__in={d.period for d in in_year})
-            done = set(period_keys.values_list("period", "contract_id", "member_id"))
+            done = _already_issued(in_year)
             in_year = [d for d in in_year if (d.period, d.contract_id, d.member_id) not in done]
             # Numbers follow issue dates: number in date order, and date no invoice before
             # the last one already numbered in the series (see _not_before_last_issued).
@@ -564,10 +581,12 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
 
 
 def _queue_deliveries(invoice_ids: list[int]) -> None:
-    from billing.tasks import deliver_invoice
+    # One message per batch, fanned out to one task per invoice by the worker: publishing
+    # a task per invoice from the run took about half of its time (1,601 invoices: 2.4 s
+    # of 5.3 s under cProfile).
+    from billing.tasks import deliver_invoices
 
-    for pk in invoice_ids:
-        deliver_invoice.delay(pk)
+    deliver_invoices.delay(invoice_ids)
 
 
 def invoice_run(
@@ -909,7 +928,10 @@ def _queue_emails(email_ids: list[int]) -> None:
 
 
 def _pdf_context(invoice: Invoice) -> dict:
-    paid, credited, balance = invoice_balance(invoice)
+    if hasattr(invoice, "paid"):  # annotated by selectors.with_amounts
+        paid, credited, balance = invoice.paid, invoice.credited, selectors.balance_of(invoice)
+    else:
+        paid, credited, balance = invoice_balance(invoice)
     return {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
@@ -920,11 +942,51 @@ def _pdf_context(invoice: Invoice) -> dict:
     }
 
 
+def _invoice_for_delivery(invoice_id: int) -> Invoice:
+    """The invoice with what its PDF and email need, in one query: payer, amounts paid,
+    credited and refunded, and its invoice email's id if it has one (``invoice_email_id``).
+    The lines are read only when the PDF is rendered."""
+    invoice_email = InvoiceEmail.objects.filter(
+        invoice=OuterRef("pk"), kind=EmailKind.INVOICE, reminder_step=0, credit_note=None
+    ).values("pk")[:1]
+    return (
+        selectors.with_amounts(Invoice.objects.select_related("contract", "member__user"))
+        .annotate(invoice_email_id=Subquery(invoice_email))
+        .get(pk=invoice_id)
+    )
+
+
+def invoice_deliver(*, invoice_id: int) -> InvoiceEmail | None:
+    """Render and store a new invoice's PDF, create its email once and queue it.
+
+    Three reads per invoice whatever its size (the invoice with its amounts and email, its
+    lines, and the email row when it is sent) besides the writes that store the PDF and
+    the email row and ``deliver_once``'s claim and record.
+    """
+    invoice = invoice_render_pdf(invoice_id=invoice_id)
+    if invoice.invoice_email_id is not None:
+        # Created by an earlier attempt of this task: the existing rules apply (only a
+        # sendable email is queued again).
+        return invoice_email_queue(invoice=invoice, kind=EmailKind.INVOICE)
+    try:
+        # Outside any transaction a plain INSERT is its own transaction: no read first and
+        # no savepoint. The unique constraint settles a race with a second worker.
+        with transaction.atomic():
+            email = InvoiceEmail.objects.create(
+                invoice=invoice, kind=EmailKind.INVOICE, recipient=invoice.bill_to_email
+            )
+    except IntegrityError:
+        return invoice_email_queue(invoice=invoice, kind=EmailKind.INVOICE)
+    email_id = email.pk
+    transaction.on_commit(lambda: _queue_emails([email_id]))
+    return email
+
+
 def invoice_render_pdf(*, invoice_id: int) -> Invoice:
     """Render and store an invoice's PDF once (idempotent: a stored PDF is kept)."""
     from clinic.pdf import render_pdf
 
-    invoice = Invoice.objects.select_related("contract", "member__user").get(pk=invoice_id)
+    invoice = _invoice_for_delivery(invoice_id)
     if not invoice.pdf:
         language = invoice.member.language if invoice.member else settings.LANGUAGE_CODE
         with translation.override(language):
@@ -987,7 +1049,12 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
     else:
         document = invoice.pdf or invoice_render_pdf(invoice_id=invoice.pk).pdf
         filename = f"invoice-{invoice.number}.pdf"
-    _paid, _credited, balance = invoice_balance(invoice)
+    if hasattr(email, "invoice_paid"):  # selectors.emails_with_invoice_amounts
+        invoice.paid, invoice.credited = email.invoice_paid, email.invoice_credited
+        invoice.refunded = email.invoice_refunded
+        balance = selectors.balance_of(invoice)
+    else:
+        _paid, _credited, balance = invoice_balance(invoice)
     context = {
         "email": email,
         "invoice": invoice,
@@ -1011,20 +1078,19 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
     return message
 
 
-def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> InvoiceEmail:
+def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> DeliveryStatus:
     """Send one invoice email with its PDF attached, at most once (``clinic.delivery``).
 
     Transient failures are re-raised so the task retries with backoff. An attempt whose
     outcome was never recorded (the worker died, the database failed after the send) is
     not sent again: it becomes "unknown", for staff to check and resend deliberately.
     """
-    deliver_once(
-        InvoiceEmail.objects.select_related("invoice", "credit_note"),
+    return deliver_once(
+        selectors.emails_with_invoice_amounts(InvoiceEmail.objects.all()),
         email_id,
         build=_invoice_email_message,
         final_attempt=final_attempt,
     )
-    return InvoiceEmail.objects.get(pk=email_id)
 
 
 @transaction.atomic

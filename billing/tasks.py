@@ -45,8 +45,18 @@ def mark_overdue_and_remind() -> tuple[int, int]:
 @shared_task
 def deliver_invoice(invoice_id: int) -> None:
     """Render and store the invoice's PDF in the worker, then queue its email."""
-    invoice = services.invoice_render_pdf(invoice_id=invoice_id)
-    services.invoice_email_queue(invoice=invoice, kind="invoice")
+    services.invoice_deliver(invoice_id=invoice_id)
+
+
+@shared_task(acks_late=True)
+def deliver_invoices(invoice_ids: list[int]) -> None:
+    """Fan a committed batch of the invoice run out to one delivery task per invoice.
+
+    Each delivery is idempotent (a stored PDF is kept, the email row is created once and
+    sent at most once), so a fan-out repeated after a worker died sends nothing twice.
+    """
+    for pk in invoice_ids:
+        deliver_invoice.delay(pk)
 
 
 @shared_task

@@ -2,13 +2,17 @@
 
 import contextlib
 import datetime
+import hashlib
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
+from email.mime.application import MIMEApplication
+from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 from email.utils import parseaddr
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -263,6 +267,18 @@ def notice_dispatch(*, meeting_id: int) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    if pending:
+        # Render the documents once per language here, before the chunks run side by side
+        # and would each find them missing.
+        meeting = Meeting.objects.get(pk=meeting_id)
+        context = _meeting_context(meeting)
+        languages = (
+            NoticeDelivery.objects.filter(pk__in=pending)
+            .values_list("member__preferred_language", flat=True)
+            .distinct()
+        )
+        for language in {language or settings.LANGUAGE_CODE for language in languages}:
+            notice_documents(meeting, language=language, context=context)
     size = settings.CLINIC_NOTICE_CHUNK_SIZE
     for start in range(0, len(pending), size):
         tasks.send_notice_chunk.delay(meeting_id, pending[start : start + size])
@@ -331,8 +347,78 @@ def meeting_notice_pdf(meeting: Meeting, *, context: dict | None = None) -> byte
     return render_pdf("governance/pdf/notice.html", context or _meeting_context(meeting))
 
 
+# Rendered notice documents are kept a week: longer than any notice's fan-out and retries.
+NOTICE_DOCUMENTS_SECONDS = 7 * 24 * 3600
+
+
+def _fingerprint(context: dict) -> str:
+    """A digest of every stored value the notice documents are rendered from: a meeting,
+    agenda item, document or ballot changed since a rendering gives another digest."""
+    rows = [context["meeting"], *context["agenda"], *context["documents"], *context["ballots"]]
+    values = [
+        (row._meta.label, [(f.attname, str(getattr(row, f.attname))) for f in row._meta.fields])
+        for row in rows
+    ]
+    values.append((context["meeting_url"], context["notice_days"], context["CLINIC_NAME"]))
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+def notice_documents(meeting: Meeting, *, language: str, context: dict) -> tuple[bytes, bytes]:
+    """The notice's PDF and .ics in ``language``, rendered once per meeting and language.
+
+    Kept in the cache under a digest of what they are rendered from, so every chunk of a
+    notice (and every retry) reuses one rendering, and a meeting changed since renders anew.
+    """
+    key = f"notice-documents:{meeting.pk}:{language}:{_fingerprint(context)}"
+    documents = cache.get(key)
+    if documents is None:
+        with translation.override(language):
+            documents = (
+                meeting_notice_pdf(meeting, context=context),
+                meeting_calendar(meeting, context=context),
+            )
+        cache.set(key, documents, NOTICE_DOCUMENTS_SECONDS)
+    return documents
+
+
+class _ChunkRows:
+    """The deliveries of a chunk read in one query, for ``deliver_once`` to look up by pk.
+
+    Safe with rows read before their turn: every write ``deliver_once`` makes is a
+    conditional update on the row's current status in the database, so a row another
+    worker claimed or sent meanwhile is neither claimed nor sent again here.
+    """
+
+    def __init__(self, queryset: QuerySet, ids: Iterable[int]) -> None:
+        self.model = queryset.model
+        self._rows = {row.pk: row for row in queryset.filter(pk__in=list(ids))}
+
+    def get(self, *, pk: int):
+        try:
+            return self._rows[pk]
+        except KeyError:
+            raise self.model.DoesNotExist(pk) from None
+
+
+def _notice_parts(*, pdf: bytes, ics: bytes) -> list[MIMEBase]:
+    """The notice's attachments as MIME parts (the PDF base64-encoded), built once per
+    chunk and language and shared by its messages, which only read them."""
+    calendar_part = MIMEText(ics.decode(), "calendar", "utf-8")
+    calendar_part.set_param("method", CALENDAR_METHOD)
+    calendar_part.add_header("Content-Disposition", "attachment", filename="meeting.ics")
+    pdf_part = MIMEApplication(pdf, "pdf")
+    pdf_part.add_header("Content-Disposition", "attachment", filename="notice.pdf")
+    return [calendar_part, pdf_part]
+
+
 def _notice_message(
-    delivery: NoticeDelivery, *, context: dict, pdf: bytes, ics: bytes, connection
+    delivery: NoticeDelivery,
+    *,
+    context: dict,
+    pdf: bytes,
+    ics: bytes,
+    connection,
+    parts: list[MIMEBase] | None = None,
 ) -> EmailMessage:
     member = delivery.member
     context = {**context, "member": member}
@@ -345,11 +431,8 @@ def _notice_message(
         connection=connection,
         headers={"Content-Language": translation.get_language()},
     )
-    calendar_part = MIMEText(ics.decode(), "calendar", "utf-8")
-    calendar_part.set_param("method", CALENDAR_METHOD)
-    calendar_part.add_header("Content-Disposition", "attachment", filename="meeting.ics")
-    message.attach(calendar_part)
-    message.attach("notice.pdf", pdf, "application/pdf")
+    for part in parts or _notice_parts(pdf=pdf, ics=ics):
+        message.attach(part)
     return message
 
 
@@ -377,8 +460,10 @@ def notice_send_chunk(
     workers, a retry or a database error after sending never mail the same member twice.
     The meeting's documents are rendered once per language for the chunk.
     """
+    delivery_ids = list(delivery_ids)
     meeting = Meeting.objects.get(pk=meeting_id)
-    documents: dict[str, tuple[dict, bytes, bytes]] = {}
+    context = _meeting_context(meeting)
+    documents: dict[str, tuple[bytes, bytes, list[MIMEBase]]] = {}
     connection = get_connection()
     # If the server is down, each message below tries again and records its own failure.
     with contextlib.suppress(*TRANSIENT_ERRORS):
@@ -387,28 +472,25 @@ def notice_send_chunk(
     def build(delivery: NoticeDelivery) -> EmailMessage:
         delivery.meeting = meeting
         language = delivery.member.language
+        if language not in documents:
+            pdf, ics = notice_documents(meeting, language=language, context=context)
+            documents[language] = (pdf, ics, _notice_parts(pdf=pdf, ics=ics))
+        pdf, ics, parts = documents[language]
         with translation.override(language):
-            if language not in documents:
-                context = _meeting_context(meeting)
-                documents[language] = (
-                    context,
-                    meeting_notice_pdf(meeting, context=context),
-                    meeting_calendar(meeting, context=context),
-                )
-            context, pdf, ics = documents[language]
             return _notice_message(
-                delivery, context=context, pdf=pdf, ics=ics, connection=connection
+                delivery, context=context, pdf=pdf, ics=ics, connection=connection, parts=parts
             )
 
     try:
-        return _deliver_each(
+        # One read for the chunk's rows (with member and user); per email only
+        # deliver_once's claim and record remain.
+        rows = _ChunkRows(
             NoticeDelivery.objects.select_related("member__user").filter(
                 meeting_id=meeting_id, channel=DeliveryChannel.EMAIL
             ),
             delivery_ids,
-            build=build,
-            final_attempt=final_attempt,
         )
+        return _deliver_each(rows, delivery_ids, build=build, final_attempt=final_attempt)
     finally:
         connection.close()
 

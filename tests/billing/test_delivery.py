@@ -164,3 +164,47 @@ def test_the_periodic_tasks_invoice_the_month_and_follow_up(mailoutbox, settings
     # The invoice is dated today: nothing is overdue yet.
     assert tuple(mark_overdue_and_remind.delay().get()) == (0, 0)
     assert invoice.period == D(2024, 2, 1)
+
+
+def _reads_and_writes(queries) -> tuple[int, int]:
+    # Savepoints are the test's own transaction around the worker's (outermost) ones.
+    sql = [q["sql"].lstrip().upper() for q in queries]
+    sql = [s for s in sql if "SAVEPOINT" not in s.split(" ", 2)[:2]]
+    reads = sum(1 for s in sql if s.startswith("SELECT"))
+    return reads, len(sql) - reads
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("covered", [1, 40])
+def test_delivering_an_invoice_reads_it_in_three_queries_whatever_its_size(
+    covered, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.tasks import deliver_invoices
+    from tests.billing.factories import ContractFactory
+
+    contract = ContractFactory()
+    for _ in range(covered):
+        EnrolmentFactory(contract=contract)
+    services.invoice_run(period=MARCH, today=RUN_DAY, contract_ids=[contract.pk])
+    invoice = Invoice.objects.get(contract=contract)
+    services.payment_record(
+        invoice=invoice, amount=invoice.total / 2, paid_on=RUN_DAY, method="transfer"
+    )
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        deliver_invoices([invoice.pk])
+    # Reads: the invoice with its payer, amounts and email; its lines; the email row when
+    # it is sent. Writes: the stored PDF, the email row, and clinic.delivery's claim and
+    # record of the send.
+    assert _reads_and_writes(queries.captured_queries) == (3, 4), [
+        q["sql"][:80] for q in queries.captured_queries
+    ]
+    assert len(mailoutbox) == 1
+    email = InvoiceEmail.objects.get(invoice=invoice)
+    assert (email.status, email.attempts) == (DeliveryStatus.SENT, 1)
+    assert "Paid" in pdf_text(Invoice.objects.get(pk=invoice.pk).pdf.read())

@@ -321,3 +321,48 @@ def test_the_run_preview_runs_the_same_queries_at_any_size(
         )
     assert f"{size} invoices to issue" in response.content.decode()
     assert f"{plan.amount * size:.2f}" in response.content.decode()
+
+
+def _rows_read_from_invoices(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if sql.lstrip().upper().startswith("SELECT") and 'FROM "billing_invoice"' in sql:
+        _rows_read_from_invoices.rows += max(context["cursor"].rowcount, 0)
+    return result
+
+
+def test_each_batch_rereads_only_its_own_contracts_and_members_not_the_whole_period():
+    from django.db import connection
+
+    # Ten members already invoiced this period (an earlier, partial run) and four left.
+    done = [FeePlanAssignmentFactory() for _ in range(10)]
+    run(include_members=True)
+    assert Invoice.objects.count() == 10
+    for _ in range(4):
+        FeePlanAssignmentFactory()
+    batches = []
+    _rows_read_from_invoices.rows = 0
+
+    def count_batch(ids):
+        batches.append(_rows_read_from_invoices.rows)
+
+    # Rows the preview reads (the period's ten keys, once) are not the batches' re-reads.
+    preview_rows = 10
+    with connection.execute_wrapper(_rows_read_from_invoices):
+        result = run(batch_size=2, after_batch=count_batch)
+    assert len(result.created) == 4 and result.already_invoiced == len(done)
+    # Re-reading the whole period would read its 10, 12 rows again in each of the two
+    # batches; bounded to the batch, nothing but the preview's read and the last issue
+    # date (one row a batch) is read.
+    assert batches[-1] - preview_rows <= 2
+
+
+def test_an_invoice_issued_meanwhile_for_a_member_of_a_batch_is_not_issued_twice():
+    members = [FeePlanAssignmentFactory().member for _ in range(4)]
+    preview = selectors.invoice_run_preview(period=MARCH, today=RUN_DAY)
+    # Another run issues the third member's invoice after this run's preview was taken.
+    services._issue_batch([d for d in preview.drafts if d.member_id == members[2].pk])
+    drafts = sorted(preview.drafts, key=lambda d: d.member_id)
+    created = services._issue_batch(drafts[:2]) + services._issue_batch(drafts[2:])
+    assert len(created) == 3
+    assert Invoice.objects.filter(member=members[2]).count() == 1
+    assert Invoice.objects.count() == 4

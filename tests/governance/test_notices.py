@@ -369,8 +369,9 @@ def test_the_notice_period_counts_from_when_each_notice_left(meeting, settings, 
 
 
 def test_notice_fan_out_costs_only_the_delivery_protocol_per_email(meeting):
-    """Documents are rendered once per language per chunk: each further email adds only
-    deliver_once's read, claim and outcome of its delivery row, whatever the meeting holds."""
+    """Documents are rendered once per meeting and language and the chunk's rows read in
+    one query: each further email adds only deliver_once's claim and outcome of its
+    delivery row, whatever the meeting holds."""
     MemberFactory.create_batch(6)
     services.meeting_send_notice(meeting=meeting)
     ids = list(
@@ -386,6 +387,48 @@ def test_notice_fan_out_costs_only_the_delivery_protocol_per_email(meeting):
         return len(protocol), len(other)
 
     (two_protocol, two_other), (four_protocol, four_other) = queries(ids[:2]), queries(ids[2:6])
-    assert (two_protocol, four_protocol) == (2 * 3, 4 * 3)
+    assert (two_protocol, four_protocol) == (1 + 2 * 2, 1 + 4 * 2)
     assert four_other == two_other
     assert len(mail.outbox) == 6
+
+
+def _calendar_of(message) -> bytes:
+    return calendar_part(message).get_payload(decode=True)
+
+
+def _agenda_in_calendar(message) -> str:
+    event = icalendar.Calendar.from_ical(_calendar_of(message)).walk("VEVENT")[0]
+    return str(event["description"])
+
+
+def test_notice_documents_are_rendered_once_per_meeting_and_language_not_per_chunk(meeting):
+    import time
+
+    MemberFactory.create_batch(2, preferred_language="en")
+    services.meeting_send_notice(meeting=meeting)
+    ids = list(
+        NoticeDelivery.objects.filter(meeting=meeting).order_by("pk").values_list("pk", flat=True)
+    )
+    services.notice_send_chunk(meeting_id=meeting.pk, delivery_ids=ids[:1])
+    # The .ics carries the moment it was rendered (DTSTAMP, to the second): a second
+    # rendering for the next chunk would carry a later one.
+    time.sleep(1.1)
+    services.notice_send_chunk(meeting_id=meeting.pk, delivery_ids=ids[1:2])
+    first, second = mail.outbox
+    assert _calendar_of(first) == _calendar_of(second)
+    assert attachments(first)["notice.pdf"] == attachments(second)["notice.pdf"]
+
+
+def test_a_meeting_changed_between_chunks_is_rendered_anew(meeting):
+    MemberFactory.create_batch(2, preferred_language="en")
+    services.meeting_send_notice(meeting=meeting)
+    ids = list(
+        NoticeDelivery.objects.filter(meeting=meeting).order_by("pk").values_list("pk", flat=True)
+    )
+    services.notice_send_chunk(meeting_id=meeting.pk, delivery_ids=ids[:1])
+    services.agenda_item_add(meeting=meeting, title="Amend the rules on shares")
+    services.notice_send_chunk(meeting_id=meeting.pk, delivery_ids=ids[1:2])
+    first, second = mail.outbox
+    assert "Amend the rules on shares" not in _agenda_in_calendar(first)
+    assert "Amend the rules on shares" in _agenda_in_calendar(second)
+    assert "Amend the rules on shares" in pdf_text(attachments(second)["notice.pdf"])
