@@ -160,6 +160,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "clinic.middleware.SessionPolicyMiddleware",
     "clinic.middleware.StaffMFAEnrolmentMiddleware",
+    "arcs.middleware.DeniedAccessLogMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
