@@ -292,13 +292,22 @@ class AccessAction(models.TextChoices):
     VIEW = "view", _("Viewed")
     CHANGE = "change", _("Changed")
     EXPORT = "export", _("Exported")
+    LIST = "list", _("Listed")
+    DENIED = "denied", _("Denied")
 
 
 class AccessLogEntry(models.Model):
-    """Who viewed, changed or exported which clinical record of which member, and when."""
+    """Who viewed, changed or exported which clinical record of which member, and when.
+
+    Also who opened a list of members' clinical content ("list", no one member), and who
+    was refused a clinical or financial record ("denied": the member is left empty, so a
+    guessed id reveals nothing about whose record it would have been).
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     action = models.CharField(max_length=8, choices=AccessAction.choices)
     record_type = models.CharField(max_length=40)
     record_id = models.PositiveBigIntegerField(null=True)

@@ -46,6 +46,33 @@ def access_log_record(
     )
 
 
+def access_denied_record(
+    *, user, path: str, record_type: str, record_id: int | None
+) -> AccessLogEntry:
+    """Append a refused request for a clinical or financial record: who, which address
+    and kind of record, when. No member: a guessed id must not be tied to whose it is."""
+    return AccessLogEntry.objects.create(
+        user=user,
+        member=None,
+        action=AccessAction.DENIED,
+        record_type=record_type,
+        record_id=record_id,
+        detail=path[:200],
+    )
+
+
+def access_list_record(*, user, list_name: str, path: str) -> AccessLogEntry:
+    """Append one "list viewed" entry: a page that shows many members' clinical content."""
+    return AccessLogEntry.objects.create(
+        user=user,
+        member=None,
+        action=AccessAction.LIST,
+        record_type=list_name,
+        record_id=None,
+        detail=path[:200],
+    )
+
+
 def _plain(value):
     if isinstance(value, Decimal):
         return str(value)

@@ -196,6 +196,7 @@ def arc_create(request: HttpRequest, member_pk: int) -> HttpResponse:
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def arc_edit(request: HttpRequest, pk: int) -> HttpResponse:
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    _log_view(request, arc, "plan form")
     form = ArcForm(
         request.POST or None, instance=arc, plan_version=services.latest_version_number(arc)
     )
@@ -230,6 +231,7 @@ def plan_item_edit(
         raise Http404
     model, form_class, save, keyword = PLAN_ITEMS[kind]
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    _log_view(request, arc, f"{kind} form")
     item = (
         get_object_or_404(model, pk=item_pk, arc=arc, removed_on__isnull=True) if item_pk else None
     )
@@ -303,6 +305,7 @@ def arc_review(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def measurement_add(request: HttpRequest, pk: int) -> HttpResponse:
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    _log_view(request, arc, "measure form")
     today = timezone.localdate()
     form = MeasurementForm(request.POST or None, initial={"measured_on": today})
     if request.method == "POST" and form.is_valid():
@@ -331,6 +334,7 @@ def measurement_add(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    _log_view(request, arc, "note form")
     form = NoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -454,6 +458,9 @@ LIST_TITLES = {
 
 @role_required(Role.HUB_COORDINATOR)
 def arc_list(request: HttpRequest) -> HttpResponse:
+    services.access_list_record(
+        user=request.user, list_name="arc list", path=request.get_full_path()
+    )
     which = request.GET.get("which", "")
     if which and which not in LIST_TITLES:
         raise Http404
@@ -483,6 +490,9 @@ def arc_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.HUB_COORDINATOR)
 def members_without_arc(request: HttpRequest) -> HttpResponse:
+    services.access_list_record(
+        user=request.user, list_name="members without arc", path=request.get_full_path()
+    )
     filters = DashboardFilterForm(request.GET or None)
     filters.is_valid()
     data = getattr(filters, "cleaned_data", {})

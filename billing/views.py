@@ -1,6 +1,7 @@
 import csv
 import datetime
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -332,6 +333,7 @@ def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
+@reauthentication_required
 def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = selectors.invoice_detail(pk)
     form = forms.CreditNoteForm(request.POST, auto_id="credit_%s")
@@ -386,6 +388,8 @@ def refund_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
+# The preview is harmless; queueing the run issues documents that can never be deleted.
+@reauthentication_required(enabled=lambda request: "confirm" in request.POST)
 def run_invoicing(request: HttpRequest) -> HttpResponse:
     """Preview a run (how many invoices, totals per currency), then queue it."""
     form = forms.RunForm(

@@ -45,6 +45,9 @@ def _id_param(request: HttpRequest, name: str) -> int | None:
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def caseload(request: HttpRequest) -> HttpResponse:
     """Members whose care team I am on, with their contact details, and what needs me now."""
+    arc_services.access_list_record(
+        user=request.user, list_name="caseload", path=request.get_full_path()
+    )
     user = request.user
     members = selectors.members_in_care_of(user).order_by("user__last_name", "number", "pk")
     page = Paginator(members, 25).get_page(request.GET.get("page"))
@@ -73,6 +76,9 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.HUB_COORDINATOR)
 def team_dashboard(request: HttpRequest) -> HttpResponse:
+    arc_services.access_list_record(
+        user=request.user, list_name="team dashboard", path=request.get_full_path()
+    )
     filters = DashboardFilterForm(request.GET or None)
     filters.is_valid()
     data = getattr(filters, "cleaned_data", {})
@@ -167,6 +173,9 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
 @role_required(Role.HUB_COORDINATOR)
 def care_team_members(request: HttpRequest) -> HttpResponse:
     """Every member with their hub coordinator and team size: where teams are assigned."""
+    arc_services.access_list_record(
+        user=request.user, list_name="care team members", path=request.get_full_path()
+    )
     members = Member.objects.select_related("user").annotate(
         team_size=Count(
             "care_team_assignments",
@@ -281,6 +290,14 @@ def consultation_new(request: HttpRequest, arc_pk: int) -> HttpResponse:
     practitioner = selectors.practitioner_for_user(request.user)
     if practitioner is None:
         raise Http404
+    arc_services.access_log_record(
+        user=request.user,
+        member_id=arc.member_id,
+        action=AccessAction.VIEW,
+        record_type="arc",
+        record_id=arc.pk,
+        detail="consultation form",
+    )
     form = ConsultationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -362,6 +379,9 @@ def consultation_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def consultation_list(request: HttpRequest) -> HttpResponse:
+    arc_services.access_list_record(
+        user=request.user, list_name="consultation list", path=request.get_full_path()
+    )
     consultations = selectors.consultations_visible_to(request.user).order_by("created_at")
     status = request.GET.get("status", "")
     if status in ConsultationStatus.values:

@@ -174,6 +174,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "clinic.middleware.SessionPolicyMiddleware",
     "clinic.middleware.StaffMFAEnrolmentMiddleware",
+    "arcs.middleware.DeniedAccessLogMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -319,6 +320,8 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
+# Changing the sign-in email or password asks for the password again (ASVS 5.0 level 2).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("CLINIC_LOGIN_RATE_LIMIT", default="5/5m/ip,5/5m/key"),
     # The public application form, per client and per email address.

@@ -1,3 +1,4 @@
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -486,6 +487,7 @@ def ballot_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
+@reauthentication_required(allow_get=True)
 def ballot_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Closing counts the votes and publishes the results to members: asked for first."""
     return _confirmed_action(

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from allauth.account.decorators import reauthentication_required
 from allauth.core import ratelimit
 from django.contrib import messages
 from django.core import signing
@@ -438,6 +439,7 @@ class _Echo:
 
 
 @role_required(ADMIN)
+@reauthentication_required
 def register_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv_writer(_Echo())
     header = [
@@ -474,6 +476,7 @@ def register_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @role_required(ADMIN)
+@reauthentication_required(allow_get=True)
 def register_exports(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.register_export_request(by=request.user)

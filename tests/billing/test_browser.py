@@ -41,6 +41,10 @@ def test_administrator_invoices_the_anchor_and_the_anchor_contact_sees_it_paid(
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#preview-summary")).to_contain_text("1 invoice to issue")
     page.get_by_role("button", name="Issue these invoices").click()
+    # Issuing asks for the password again, then goes ahead with the confirmed request.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
+    page.locator("input[name=password]").fill("demo-pass-2026")
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Invoices")
 
     invoice = Invoice.objects.exclude(pk__in=before).get()

@@ -28,6 +28,7 @@ from tests.billing.helpers import contract_invoice, member_invoice
 from tests.careteam.factories import PractitionerFactory
 from tests.factories import user_with_role
 from tests.members.factories import MemberFactory
+from tests.reauth import reauthenticate
 
 pytestmark = pytest.mark.django_db
 
@@ -505,6 +506,7 @@ def test_overpayment_on_the_invoice_page_shows_the_message_and_records_nothing(a
 def test_invoice_page_issues_a_credit_note(admin, client):
     invoice = contract_invoice()
     url = reverse("billing:credit_note_create", args=[invoice.pk])
+    reauthenticate(client)
     response = client.post(url, {"amount": "100.00", "reason": "Contract signed late"})
     assert response.status_code == 302
     invoice.refresh_from_db()
@@ -521,6 +523,7 @@ def test_run_invoicing_previews_then_issues(admin, client, django_capture_on_com
     assert "1 invoice to issue" in page
     assert "45.00" in page
     assert not Invoice.objects.exists()
+    reauthenticate(client)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {**data, "confirm": "1"})
     assert response.url == reverse("billing:invoice_list")

@@ -9,6 +9,7 @@ from clinic.outbox import outbox_dispatch
 from clinic.roles import Role
 from members.models import RegisterExport
 from tests.factories import user_with_role
+from tests.reauth import reauthenticate
 from tests.servers import RedisServer, forget_broker_connections
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -36,6 +37,7 @@ def test_work_started_while_redis_is_down_waits_and_is_queued_when_it_returns(
 ):
     admin = user_with_role(Role.ADMINISTRATOR)
     client.force_login(admin)
+    reauthenticate(client)
     private_redis.stop()
 
     assert client.get(reverse("administration")).status_code == 200

@@ -102,6 +102,10 @@ def test_agm_notice_vote_receipt_and_published_results(live_server, page: Page):
     page.get_by_role("link", name="Close ballot now").click()
     expect(page.get_by_text("Voting ends now")).to_be_visible()
     page.get_by_role("button", name="Yes, close the ballot and publish the results").click()
+    # Closing asks for the password again, then goes ahead with the confirmed request.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_text("the results are published")).to_be_visible()
     log_out(page)
 

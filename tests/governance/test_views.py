@@ -26,6 +26,7 @@ from tests.careteam.factories import PractitionerFactory
 from tests.factories import user_with_role
 from tests.governance.factories import MeetingFactory, election, motion, option
 from tests.members.factories import MemberFactory
+from tests.reauth import reauthenticate
 
 pytestmark = pytest.mark.django_db
 
@@ -454,6 +455,7 @@ def test_administrator_creates_opens_and_closes_a_ballot_through_the_pages(
     assert "cannot be undone" in confirm
     ballot.refresh_from_db()
     assert ballot.status == BallotStatus.OPEN
+    reauthenticate(client)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(close)
     ballot.refresh_from_db()

@@ -34,6 +34,7 @@ from tests.members.factories import (
     ShareClassFactory,
     holding,
 )
+from tests.reauth import reauthenticate
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -139,6 +140,7 @@ def test_register_exports_page_runs_the_same_queries_however_many_exports(client
 
 def test_register_csv_runs_the_same_queries_for_10_and_1000_members(client, admin):
     url = reverse("members:register_csv")
+    reauthenticate(client)
     share_class = ShareClassFactory()
     _entries(_members(10, "small", 1), share_class)
     small = count_queries(client, url)

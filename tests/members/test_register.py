@@ -27,6 +27,7 @@ from tests.members.factories import (
     holding,
 )
 from tests.pdf import pdf_text
+from tests.reauth import reauthenticate
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate
@@ -123,6 +124,7 @@ def test_register_page_runs_the_same_queries_for_10_and_1000_members(
 
 
 def test_register_exports_as_csv_with_the_legal_columns(client, admin):
+    reauthenticate(client)
     member = MemberFactory(
         number=3,
         user__first_name="Ines",
@@ -146,6 +148,7 @@ def test_register_exports_as_csv_with_the_legal_columns(client, admin):
 
 
 def test_register_csv_keeps_formulas_in_names_and_addresses_as_text(client, admin):
+    reauthenticate(client)
     MemberFactory(
         number=4,
         user__first_name='=HYPERLINK("http://evil.example")',
@@ -162,6 +165,7 @@ def test_register_csv_keeps_formulas_in_names_and_addresses_as_text(client, admi
 def test_register_pdf_is_rendered_by_the_worker_and_downloaded(
     client, admin, django_capture_on_commit_callbacks
 ):
+    reauthenticate(client)
     member = MemberFactory(
         number=8,
         user__first_name="Tova",
