@@ -55,7 +55,7 @@ from governance.models import (
 )
 from members.models import Member
 from members.models import NoticeDelivery as NoticePreference
-from members.selectors import active_members, members_in_good_standing
+from members.selectors import current_members, members_in_good_standing
 
 # Receipts avoid look-alike characters (0/O, 1/I/L) so members can read them back.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -185,7 +185,7 @@ def notice_recipients() -> QuerySet[Member]:
     ``CLINIC_NOTICE_RECIPIENTS=good_standing`` limits notices to members in good standing."""
     if conf.notice_recipients() == "good_standing":
         return members_in_good_standing()
-    return active_members()
+    return current_members()
 
 
 @transaction.atomic

@@ -58,6 +58,8 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 # Statuses that end membership: the register shows the date ceased.
 CEASED_STATUSES = frozenset({MemberStatus.WITHDRAWN, MemberStatus.DECEASED, MemberStatus.EXPELLED})
 STATUSES_WITHOUT_NUMBER = frozenset({MemberStatus.APPLICANT, MemberStatus.REJECTED})
+# Admitted and not ceased: still members, whatever their standing (suspended, lapsed).
+CURRENT_STATUSES = frozenset({MemberStatus.ACTIVE, MemberStatus.SUSPENDED, MemberStatus.LAPSED})
 
 
 class PaymentMethod(models.TextChoices):

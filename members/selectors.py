@@ -25,6 +25,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from members.models import (
+    CURRENT_STATUSES,
     FeePlan,
     FeePlanAssignment,
     Member,
@@ -327,3 +328,9 @@ def membership_costs() -> dict:
         "fee_plans": list(FeePlan.objects.filter(is_available=True).order_by("amount", "name")),
         "share_classes": list(ShareClass.objects.order_by("name")),
     }
+
+
+def current_members() -> QuerySet[Member]:
+    """Everyone who is a member today: admitted and not ceased, suspended and lapsed members
+    included (they are still members; voting rights are a separate question)."""
+    return Member.objects.filter(status__in=CURRENT_STATUSES, admitted_on__isnull=False)

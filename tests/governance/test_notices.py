@@ -75,12 +75,15 @@ def test_notice_mails_every_current_member_once_with_links_ics_and_pdf(
     in_arrears = member_invoice().member
     assert not is_in_good_standing(in_arrears)
     members.append(in_arrears)
-    MemberFactory(status=MemberStatus.LAPSED)
+    # Suspended or lapsed members are still members; those who left are not.
+    members.append(MemberFactory(status=MemberStatus.SUSPENDED))
+    members.append(MemberFactory(status=MemberStatus.LAPSED))
+    MemberFactory(status=MemberStatus.WITHDRAWN)
     postal = MemberFactory(
         notice_delivery=NoticePreference.POST, address="4 Orchard Row\nRiverside 1234"
     )
     ballot = motion(meeting=meeting, title="Approve the accounts")
-    assert send(meeting, django_capture_on_commit_callbacks) == 4
+    assert send(meeting, django_capture_on_commit_callbacks) == 6
     assert sorted(m.to[0] for m in mail.outbox) == sorted(m.user.email for m in members)
     message = mail.outbox[0]
     assert "Approve the annual accounts" in message.body
@@ -111,7 +114,7 @@ def test_notice_mails_every_current_member_once_with_links_ics_and_pdf(
         postal.pk
     ]
     progress = selectors.notice_progress(meeting)
-    assert (progress.email_sent, progress.email_failed, progress.remaining) == (3, 0, 0)
+    assert (progress.email_sent, progress.email_failed, progress.remaining) == (5, 0, 0)
     assert (progress.post_total, progress.post_done) == (1, 1)
 
     # Sending again never notices anyone twice; a member who joined since is noticed.
@@ -119,7 +122,7 @@ def test_notice_mails_every_current_member_once_with_links_ics_and_pdf(
     newcomer = MemberFactory()
     assert send(meeting, django_capture_on_commit_callbacks) == 1
     assert [m.to[0] for m in mail.outbox] == [newcomer.user.email]
-    assert NoticeDelivery.objects.filter(meeting=meeting).count() == 5
+    assert NoticeDelivery.objects.filter(meeting=meeting).count() == 7
 
 
 def test_a_setting_limits_notices_to_members_in_good_standing(
