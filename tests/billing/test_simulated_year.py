@@ -202,6 +202,7 @@ class SimulatedYear(RuleBasedStateMachine):
         self.today += TICK
         if billing_rules.month_start(self.today) != month and month.month % 3:
             billing.invoice_run(period=month, today=self.today)
+            self.fully_run.add(month)
 
     @rule(days=st.integers(1, 45))
     def advance(self, days: int) -> None:
@@ -677,6 +678,57 @@ class SimulatedYear(RuleBasedStateMachine):
                     ), f"{invoice.number} bills member {line.member_id} on {day} with no plan"
         twice = [key for key, count in billed.items() if count > 1]
         assert not twice, f"member-days billed twice: {twice[:5]}"
+
+    @invariant()
+    def no_day_of_a_fully_invoiced_month_is_billed_to_nobody(self) -> None:
+        """Once a month's full run is made, every day a member was covered by a contract
+        (within its dates) or on a monthly fee plan is on an invoice line.
+
+        Not asked of days the rules leave unbilled on purpose: yearly plans (billed with
+        December), free plans, members with a plan in another currency (held), and members
+        admitted more than once (a late run after readmission bills the current membership).
+        """
+        if not self.fully_run:
+            return
+        memberships = self._memberships()
+        billed = set()
+        for member_id, start, end in InvoiceLine.objects.values_list("member_id", "start", "end"):
+            billed.update((member_id, day) for day in _days(start, end))
+        covers = defaultdict(list)
+        for cover in CoverEnrolment.objects.exclude(
+            contract__status=ContractStatus.DRAFT
+        ).select_related("contract"):
+            covers[cover.member_id].append(cover)
+        plans = defaultdict(list)
+        for assignment in FeePlanAssignment.objects.select_related("plan"):
+            plans[assignment.member_id].append(assignment)
+        for member_id, spans in memberships.items():
+            if len(spans) != 1 or any(a.plan.currency != "EUR" for a in plans[member_id]):
+                continue
+            admitted, ceased = spans[0]
+            for period in self.fully_run:
+                for day in _days(period, billing_rules.month_end(period)):
+                    if day < admitted or (ceased is not None and day > ceased):
+                        continue
+                    covered = any(
+                        c.covered_from <= day
+                        and (c.covered_to is None or day <= c.covered_to)
+                        and c.contract.start_date <= day
+                        and (c.contract.end_date is None or day <= c.contract.end_date)
+                        for c in covers[member_id]
+                    )
+                    on_plan = any(
+                        a.valid_from <= day
+                        and (a.valid_to is None or day <= a.valid_to)
+                        and a.plan.period == FeePeriod.MONTHLY
+                        and a.plan.amount > 0
+                        for a in plans[member_id]
+                    )
+                    if covered or on_plan:
+                        assert (member_id, day) in billed, (
+                            f"member {member_id} on {day} ({'covered' if covered else 'fee'}) "
+                            f"is billed to nobody, though {period:%Y-%m} was invoiced"
+                        )
 
     @invariant()
     def balances_add_up_and_none_is_negative_without_a_credit(self) -> None:
