@@ -7,10 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from billing import services as billing
-from billing.models import InvoiceLine
+from billing.models import CoverEnrolment, InvoiceLine
 from clinic.roles import Role
 from members import services as members
 from members.models import FeePeriod, FeePlanAssignment
+from tests.billing.factories import ContractFactory
 from tests.factories import user_with_role
 from tests.members.factories import ApplicantFactory
 
@@ -46,3 +47,28 @@ def test_a_fee_plan_backdated_into_a_month_whose_fee_run_issued_no_invoice_is_re
     members.fee_plan_assign(member=member, plan=plan, valid_from=D(2024, 11, 1))
     billing.invoice_run(period=D(2024, 11, 1), today=D(2024, 12, 1))
     assert InvoiceLine.objects.filter(member=member, start=D(2024, 11, 1)).exists()
+
+
+def test_cover_backdated_into_a_month_whose_run_passed_a_new_contract_is_refused():
+    """Found by the simulated year: a contract activated with a start date in a month whose
+    run was already made, then a member's cover backdated into that month, was accepted,
+    and the anchor was never invoiced for those days."""
+    admin = user_with_role(Role.ADMINISTRATOR)
+    member = members.member_approve(
+        member=ApplicantFactory(payment_method="anchor", requested_fee_plan=None),
+        by=admin,
+        base_url="https://clinic.test/",
+        on=D(2019, 10, 1),
+    )
+    billing.invoice_run(period=D(2019, 11, 1), today=D(2019, 12, 2))
+    contract = ContractFactory(start_date=D(2019, 11, 1), status="draft")
+    billing.contract_transition(contract=contract, to="active", actor=admin)
+    with pytest.raises(ValidationError, match="2019-11"):
+        billing.enrolment_add(
+            contract=contract, member=member, covered_from=D(2019, 11, 1), actor=admin
+        )
+    assert not CoverEnrolment.objects.exists()
+    # From the month not yet run, the cover is taken and the anchor invoiced for it.
+    billing.enrolment_add(contract=contract, member=member, covered_from=D(2019, 12, 1))
+    billing.invoice_run(period=D(2019, 12, 1), today=D(2020, 1, 2))
+    assert InvoiceLine.objects.filter(member=member, invoice__contract=contract).exists()
