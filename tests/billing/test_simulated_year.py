@@ -102,19 +102,6 @@ class SimulatedYear(RuleBasedStateMachine):
         event(
             f"payments: {min(Payment.objects.count(), 5)}+, refunds: {Refund.objects.count() > 0}"
         )
-        import sys
-
-        print(
-            "DBG",
-            (self.today - START).days,
-            Invoice.objects.count(),
-            Payment.objects.count(),
-            CreditNote.objects.count(),
-            Refund.objects.count(),
-            Member.objects.exclude(number=None).count(),
-            CoverEnrolment.objects.count(),
-            file=sys.stderr,
-        )
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
