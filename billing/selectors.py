@@ -118,6 +118,30 @@ def invoice_billing_member_days(
     return Invoice.objects.filter(scope).order_by("period", "number").first()
 
 
+# The audit actions written when a run has been through every member's fee (every
+# contract) for a period: a month passed whether or not it issued an invoice to the member
+# (the contract) concerned.
+MEMBER_RUN_COMPLETED = "member_run_completed"
+CONTRACT_RUN_COMPLETED = "contract_run_completed"
+
+
+def member_run_made(
+    *, start: datetime.date, end: datetime.date | None = None, action: str = MEMBER_RUN_COMPLETED
+) -> datetime.date | None:
+    """The first month from ``start`` to ``end`` (open end when None) whose member fee run
+    (``action``: or run of every contract) has been completed, or None. A change in such a
+    month would never be billed: the run does not come back to it."""
+    from billing.models import BillingEvent
+
+    runs = BillingEvent.objects.filter(
+        action=action, detail__gte=rules.month_start(start).isoformat()
+    )
+    if end is not None:
+        runs = runs.filter(detail__lte=end.isoformat())
+    first = runs.order_by("detail").values_list("detail", flat=True).first()
+    return datetime.date.fromisoformat(first) if first else None
+
+
 def invoices_billing_member_after(*, member_id: int, on: datetime.date) -> QuerySet[Invoice]:
     """Issued invoices that bill the member for a day after ``on`` (e.g. a late-recorded
     death): the office corrects them with credit notes."""

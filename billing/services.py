@@ -217,6 +217,22 @@ def _refuse_invoiced(
             )
             % {"period": f"{invoice.period:%Y-%m}", "number": invoice.number, "date": start}
         )
+    # A month whose run was made without an invoice to this member (no plan then) or
+    # contract (no cover then) is passed too: a change in it would never be billed.
+    run_period = selectors.member_run_made(start=start, end=end) if fee else None
+    if contract_id is not None:
+        # And a month the run for every contract passed while this one had no invoice.
+        run_period = selectors.member_run_made(
+            start=start, end=end, action=selectors.CONTRACT_RUN_COMPLETED
+        )
+    if run_period is not None:
+        raise ValidationError(
+            _(
+                "The invoice run for %(period)s has been made; a change from %(date)s "
+                "would never be billed. Choose a date after that period."
+            )
+            % {"period": f"{run_period:%Y-%m}", "date": start}
+        )
 
 
 def member_billing_change_check(
@@ -617,6 +633,15 @@ def invoice_run(
         if after_batch:
             after_batch(ids)
     logger.info("Invoice run for %s issued %d invoices", period, len(created))
+    # Every member's fee (every contract) for the period has been through the run: later
+    # fee-plan or cover changes in it are refused (``selectors.member_run_made``), not
+    # silently never billed.
+    completed = [selectors.MEMBER_RUN_COMPLETED] if include_members else []
+    if contract_ids is None:
+        completed.append(selectors.CONTRACT_RUN_COMPLETED)
+    BillingEvent.objects.bulk_create(
+        [BillingEvent(action=a, detail=rules.month_start(period).isoformat()) for a in completed]
+    )
     if preview.problems:
         for problem in preview.problems:
             logger.warning("Invoice run for %s held: %s", period, problem)

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from clinic.delivery import EmailDelivery
+
 
 class MemberStatus(models.TextChoices):
     APPLICANT = "applicant", _("Applicant")
@@ -467,3 +469,48 @@ class RegisterExport(models.Model):
 
     def __str__(self) -> str:
         return f"Register {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class MemberEmailKind(models.TextChoices):
+    WELCOME = "welcome", _("Welcome")
+    REJECTION = "rejection", _("Application rejected")
+    ALREADY_REGISTERED = "already_registered", _("Address already registered")
+
+
+class MemberEmail(EmailDelivery):
+    """One email of the register to a person (welcome, rejection, "already registered") and
+    its delivery.
+
+    Written in the transaction that decides it and sent only through
+    ``clinic.delivery.deliver_once``: at most once, "unknown" when an attempt may have
+    reached the mail server without its outcome being recorded.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20, choices=MemberEmailKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="emails"
+    )
+    # The admission or rejection the email is about: one email per decision, whatever the
+    # retries or duplicate tasks. "Already registered" emails answer one application each.
+    status_event = models.ForeignKey(
+        MemberStatusEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recipient = models.EmailField(_("to"))
+    # Where the welcome email's set-password link points (the site the office approved on).
+    base_url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("member email")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "status_event"],
+                condition=Q(status_event__isnull=False),
+                name="one_member_email_per_decision",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient}"

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from clinic.delivery import deliver_once
 from clinic.money import quantize_money
 from clinic.roles import Role, grant_role
 from members.models import (
@@ -27,6 +28,8 @@ from members.models import (
     FeePlan,
     FeePlanAssignment,
     Member,
+    MemberEmail,
+    MemberEmailKind,
     MemberNumberSequence,
     MemberStatus,
     MemberStatusEvent,
@@ -166,7 +169,6 @@ def member_apply(
     answers exactly as for a new application (so it does not reveal who is registered),
     and the address's owner is told by email.
     """
-    from members import tasks
 
     User = get_user_model()
     email = User.objects.normalize_email(email).strip()
@@ -175,8 +177,7 @@ def member_apply(
     if user is not None:
         member = Member.objects.select_for_update().filter(user=user).first()
         if member is None or member.status not in (MemberStatus.REJECTED, MemberStatus.WITHDRAWN):
-            user_id = user.pk
-            transaction.on_commit(lambda: tasks.send_already_registered_email.delay(user_id))
+            _member_email_queue(kind=MemberEmailKind.ALREADY_REGISTERED, user=user)
             return None
     if user is None:
         user = User.objects.create_user(email=email, password=None)
@@ -239,7 +240,6 @@ def _next_member_number() -> int:
 @transaction.atomic
 def member_approve(*, member: Member, by, base_url: str, on: datetime.date | None = None) -> Member:
     """Admit an applicant: member number, status, role, fee plan, minimum shares, welcome mail."""
-    from members import tasks
 
     member = _lock(member)
     on = on or timezone.localdate()
@@ -253,7 +253,9 @@ def member_approve(*, member: Member, by, base_url: str, on: datetime.date | Non
     member.ceased_on = None
     member.decision_reason = ""
     member.save(update_fields=["number", "admitted_on", "ceased_on", "decision_reason"])
-    _transition(member, to_status=MemberStatus.ACTIVE, by=by, reason=_("Admitted"), on=on)
+    admitted = _transition(
+        member, to_status=MemberStatus.ACTIVE, by=by, reason=_("Admitted"), on=on
+    )
     grant_role(member.user, Role.MEMBER)
     if member.payment_method == PaymentMethod.FEE_PLAN and member.requested_fee_plan_id:
         _assign_plan(member, plan=member.requested_fee_plan, valid_from=on)
@@ -269,19 +271,23 @@ def member_approve(*, member: Member, by, base_url: str, on: datetime.date | Non
                 by=by,
                 note=_("Minimum holding subscribed on admission"),
             )
-    member_id = member.pk
-    transaction.on_commit(lambda: tasks.send_welcome_email.delay(member_id, base_url))
+    _member_email_queue(
+        kind=MemberEmailKind.WELCOME,
+        user=member.user,
+        member=member,
+        status_event=admitted,
+        base_url=base_url,
+    )
     return member
 
 
 @transaction.atomic
 def member_reject(*, member: Member, by, reason: str) -> Member:
-    from members import tasks
 
     member = _lock(member)
     if member.status != MemberStatus.APPLICANT:
         raise ValidationError(_("Only applications waiting for a decision can be rejected."))
-    _transition(
+    rejected = _transition(
         member,
         to_status=MemberStatus.REJECTED,
         by=by,
@@ -290,9 +296,84 @@ def member_reject(*, member: Member, by, reason: str) -> Member:
     )
     member.decision_reason = reason.strip()
     member.save(update_fields=["decision_reason"])
-    member_id = member.pk
-    transaction.on_commit(lambda: tasks.send_rejection_email.delay(member_id))
+    _member_email_queue(
+        kind=MemberEmailKind.REJECTION, user=member.user, member=member, status_event=rejected
+    )
     return member
+
+
+# --- Mail to members and applicants ---------------------------------------------------------
+
+
+def _member_email_queue(
+    *,
+    kind: str,
+    user,
+    member: Member | None = None,
+    status_event: MemberStatusEvent | None = None,
+    base_url: str = "",
+) -> MemberEmail:
+    """Write the email's delivery row in the caller's transaction; send it after commit."""
+    from members import tasks
+
+    email = MemberEmail.objects.create(
+        kind=kind,
+        user=user,
+        member=member,
+        status_event=status_event,
+        recipient=user.email,
+        base_url=base_url,
+    )
+    email_id = email.pk
+    transaction.on_commit(lambda: tasks.send_member_email.delay(email_id))
+    return email
+
+
+# Still true when the email is sent: a welcome goes to a member still admitted, a rejection
+# to an applicant not applying again meanwhile.
+_STILL_RELEVANT = {
+    MemberEmailKind.WELCOME: MemberStatus.ACTIVE,
+    MemberEmailKind.REJECTION: MemberStatus.REJECTED,
+}
+
+
+def _member_email_message(email: MemberEmail):
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from members.tasks import set_password_url
+
+    member = email.member
+    context = {"user": email.user, "member": member, "CLINIC_NAME": settings.CLINIC_NAME}
+    if email.kind == MemberEmailKind.WELCOME:
+        context["set_password_url"] = set_password_url(email.user, email.base_url)
+    language = member.language if member is not None else settings.LANGUAGE_CODE
+    template = f"members/email/{email.kind}"
+    with translation.override(language):
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        body = render_to_string(f"{template}.txt", context)
+    return EmailMessage(subject=subject, body=body, to=[email.recipient])
+
+
+def member_email_send(*, email_id: int, final_attempt: bool = False) -> MemberEmail:
+    """Send one member email at most once (``clinic.delivery.deliver_once``).
+
+    Transient failures are re-raised for the task to retry; an attempt whose outcome was
+    never recorded is not sent again but becomes "unknown". An email no longer relevant
+    (the welcome of someone who left before it went out) stays unsent.
+    """
+    email = MemberEmail.objects.select_related("member").get(pk=email_id)
+    wanted = _STILL_RELEVANT.get(MemberEmailKind(email.kind))
+    if wanted is not None and email.member.status != wanted:
+        return email
+    deliver_once(
+        MemberEmail.objects.select_related("user", "member"),
+        email_id,
+        build=_member_email_message,
+        final_attempt=final_attempt,
+    )
+    return MemberEmail.objects.get(pk=email_id)
 
 
 # --- Member's own details ---------------------------------------------------------------

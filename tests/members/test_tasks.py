@@ -42,8 +42,11 @@ def test_rendering_a_certificate_twice_keeps_the_first_file(
 
 @pytest.mark.django_db
 def test_welcome_mail_is_not_sent_to_someone_no_longer_active(mailoutbox):
-    from members.tasks import send_welcome_email
+    from members.tasks import send_member_email
 
-    member = MemberFactory(status="withdrawn")
-    send_welcome_email(member.pk, "http://x/")
+    member = services.member_approve(member=ApplicantFactory(), by=None, base_url="http://x/")
+    services.member_change_status(
+        member=member, to_status="withdrawn", by=None, reason="Moved away"
+    )
+    send_member_email(member.emails.get().pk)
     assert mailoutbox == []
