@@ -639,8 +639,15 @@ def invoice_run(
     completed = [selectors.MEMBER_RUN_COMPLETED] if include_members else []
     if contract_ids is None:
         completed.append(selectors.CONTRACT_RUN_COMPLETED)
+    detail = rules.month_start(period).isoformat()
+    # Recorded once per period: a run made again (the periodic run, a retry) adds nothing.
+    recorded = set(
+        BillingEvent.objects.filter(action__in=completed, detail=detail).values_list(
+            "action", flat=True
+        )
+    )
     BillingEvent.objects.bulk_create(
-        [BillingEvent(action=a, detail=rules.month_start(period).isoformat()) for a in completed]
+        [BillingEvent(action=a, detail=detail) for a in completed if a not in recorded]
     )
     if preview.problems:
         for problem in preview.problems:

@@ -285,7 +285,7 @@ def test_the_run_uses_a_bounded_number_of_queries(size, django_assert_max_num_qu
         EnrolmentFactory(contract=contract, member=member)
     for member in members[size // 2 :]:
         FeePlanAssignmentFactory(member=member, plan=plan)
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         result = run()
     assert len(result.created) == 1 + size // 2
 
