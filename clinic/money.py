@@ -1,10 +1,17 @@
-"""Rounding money to its currency's own minor unit: the one helper billing and members use.
+"""Money: rounding to its currency's own minor unit, and showing it in the active locale.
 
-Babel is not installed, so the minor units come from ISO 4217 (list one, "minor unit"
-column): two decimals for most currencies, and the exceptions below.
+The minor units come from ISO 4217 (list one, "minor unit" column): two decimals for most
+currencies, and the exceptions below. CLDR (through Babel) gives the symbols and the
+locale's separators; the ISO table gives the decimals, so that rounding and display agree.
 """
 
+from copy import copy
 from decimal import ROUND_HALF_UP, Decimal
+
+from babel import Locale
+from babel.numbers import parse_pattern
+from django.conf import settings
+from django.utils.translation import get_language, to_locale
 
 # ISO 4217 currencies whose minor unit is not 2 (current codes, ISO 4217 amendment 176).
 MINOR_UNITS: dict[str, int] = {
@@ -29,3 +36,22 @@ def quantize_money(amount: Decimal | int | str, currency: str) -> Decimal:
     a euro, fils (thousandths) of a Kuwaiti dinar."""
     step = Decimal(1).scaleb(-minor_unit(currency))
     return Decimal(amount).quantize(step, rounding=ROUND_HALF_UP)
+
+
+def format_money(
+    amount: Decimal | int | str | None, currency: str = "", language: str | None = None
+) -> str:
+    """``amount`` in ``currency`` as the active language (or ``language``) writes it, with
+    exactly the currency's decimals: "€1,234.50" in English, "1.234,50 €" in Spanish,
+    "KWD 1.234,567" in Dutch. Spaces are non-breaking, so an amount never wraps."""
+    if amount is None or amount == "":
+        return ""
+    currency = (currency or settings.CLINIC_CURRENCY).strip().upper()
+    decimals = minor_unit(currency)
+    locale = Locale.parse(to_locale(language or get_language() or settings.LANGUAGE_CODE))
+    pattern = copy(parse_pattern(locale.currency_formats["standard"]))
+    pattern.frac_prec = (decimals, decimals)
+    text = pattern.apply(
+        quantize_money(amount, currency), locale, currency=currency, currency_digits=False
+    )
+    return text.replace(" ", "\u00a0")

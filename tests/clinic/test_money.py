@@ -4,10 +4,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.template import Context, Template
+from django.utils import translation
 
 from billing import rules, services
 from billing.models import PaymentMethod
-from clinic.money import minor_unit, quantize_money
+from clinic.money import format_money, minor_unit, quantize_money
 from clinic.roles import Role
 from members import services as member_services
 from tests.billing.helpers import RUN_DAY, contract_invoice
@@ -86,3 +88,26 @@ def test_fee_plans_and_share_payments_in_yen_are_whole_yen():
     )
     entry.refresh_from_db()
     assert entry.amount == Decimal("5000")
+
+
+@pytest.mark.parametrize(
+    ("language", "amount", "currency", "expected"),
+    [
+        ("en", "675", "EUR", "€675.00"),
+        ("en", "1234.5", "EUR", "€1,234.50"),
+        ("es", "1234.5", "EUR", "1.234,50\u00a0€"),
+        ("pt-br", "45", "BRL", "R$\u00a045,00"),
+        ("nl", "3.4567", "KWD", "KWD\u00a03,457"),
+        ("en", "1234.4", "JPY", "¥1,234"),
+    ],
+)
+def test_format_money_uses_the_locale_style_and_the_currency_decimals(
+    language, amount, currency, expected
+):
+    assert format_money(amount, currency, language=language) == expected
+
+
+def test_money_filter_formats_in_the_active_language():
+    template = Template("{% load clinic_format %}{{ total|money:'EUR' }}")
+    with translation.override("es"):
+        assert template.render(Context({"total": Decimal("45")})) == "45,00\u00a0€"
