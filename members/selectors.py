@@ -1,6 +1,7 @@
 """Reads of the member register. Other apps ask these; they never query members' tables."""
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from members.models import (
+    CEASED_STATUSES,
     CURRENT_STATUSES,
     FeePlan,
     FeePlanAssignment,
@@ -110,6 +112,49 @@ def members_in_good_standing(*, on: datetime.date | None = None) -> QuerySet[Mem
 
 def is_in_good_standing(member: Member, *, on: datetime.date | None = None) -> bool:
     return members_in_good_standing(on=on).filter(pk=member.pk).exists()
+
+
+def membership_spans(
+    *, member_ids: Iterable[int]
+) -> dict[int, list[tuple[datetime.date, datetime.date | None]]]:
+    """Each member's memberships, oldest first, as (admitted, ceased) with ``None`` while
+    current, in one query whatever the number of members.
+
+    Read from the status history, not the member row: a readmitted member's row keeps only
+    the latest admission, and the days of the earlier membership are still membership days
+    (billing bills them). Members without history (an imported register) fall back to the
+    row's dates.
+    """
+    spans: dict[int, list[list]] = {}
+    rows = (
+        Member.objects.filter(pk__in=list(member_ids))
+        .values_list("pk", "admitted_on", "ceased_on", "status_events__from_status",
+                     "status_events__to_status", "status_events__effective_on")
+        .order_by("pk", "status_events__effective_on", "status_events__pk")
+    )  # fmt: skip
+    fallback: dict[int, tuple] = {}
+    for pk, admitted_on, ceased_on, from_status, to_status, effective_on in rows:
+        member_spans = spans.setdefault(pk, [])
+        if to_status is None:
+            fallback[pk] = (admitted_on, ceased_on)
+            continue
+        if not member_spans and from_status in CURRENT_STATUSES:
+            # The history starts during a membership (a register entered before it was
+            # kept): it began on the row's admission date, unless a readmission has since
+            # replaced that date, which leaves its start unknown.
+            known = admitted_on is not None and admitted_on <= effective_on
+            member_spans.append([admitted_on if known else datetime.date.min, None])
+        is_open = bool(member_spans) and member_spans[-1][1] is None
+        if to_status in CURRENT_STATUSES and from_status not in CURRENT_STATUSES:
+            # Admission (applicant -> active) starts a membership.
+            if not is_open:
+                member_spans.append([effective_on, None])
+        elif to_status in CEASED_STATUSES and is_open:
+            member_spans[-1][1] = effective_on
+    for pk, (admitted_on, ceased_on) in fallback.items():
+        if admitted_on is not None:
+            spans[pk] = [[admitted_on, ceased_on]]
+    return {pk: [(start, end) for start, end in v] for pk, v in spans.items()}
 
 
 def fee_plan_assignments_between(
