@@ -41,6 +41,7 @@ from billing.models import (
     Payment,
     Refund,
 )
+from clinic.money import quantize_money
 from clinic.roles import Role, has_role
 
 ZERO = Decimal("0.00")
@@ -165,9 +166,9 @@ def _sum_of(
         rows = rows.filter(**{f"{date_field}__lte": up_to})
     total = rows.order_by().values("invoice").annotate(total=Sum(field_name)).values("total")
     return Coalesce(
-        Subquery(total, output_field=DecimalField(max_digits=12, decimal_places=2)),
+        Subquery(total, output_field=DecimalField(max_digits=15, decimal_places=4)),
         Value(ZERO),
-        output_field=DecimalField(max_digits=12, decimal_places=2),
+        output_field=DecimalField(max_digits=15, decimal_places=4),
     )
 
 
@@ -190,7 +191,9 @@ def emails_with_invoice_amounts(emails: QuerySet) -> QuerySet:
 
 def balance_of(invoice: Invoice) -> Decimal:
     """total - paid - credited + refunded, of an invoice annotated by ``with_amounts``."""
-    return invoice.total - invoice.paid - invoice.credited + invoice.refunded
+    return quantize_money(
+        invoice.total - invoice.paid - invoice.credited + invoice.refunded, invoice.currency
+    )
 
 
 def invoice_list(*, status: str = "") -> QuerySet[Invoice]:
@@ -616,7 +619,7 @@ def aging_bucket(days_overdue: int) -> str:
 
 # Bucket keys as annotation names (``1-30`` is not a valid one), in the buckets' order.
 AGING_KEYS = dict(zip(AGING_BUCKETS, ("current", "d1_30", "d31_60", "d61_90", "d90"), strict=True))
-_MONEY = DecimalField(max_digits=12, decimal_places=2)
+_MONEY = DecimalField(max_digits=15, decimal_places=4)
 # A payer: the contract (anchor) or the member an invoice is to, in its currency.
 _PAYER = ("currency", "contract_id", "member_id")
 
@@ -687,7 +690,9 @@ class AgingReport:
             received = self.received.get(tuple(payer[field] for field in _PAYER), {})
             row = {**payer, "buckets": {}}
             for bucket, key in AGING_KEYS.items():
-                row["buckets"][bucket] = payer[key] - received.get(bucket, ZERO)
+                row["buckets"][bucket] = quantize_money(
+                    payer[key] - received.get(bucket, ZERO), payer["currency"]
+                )
             row["total"] = sum(row["buckets"].values(), ZERO)
             result.append(row)
         return result
@@ -726,7 +731,9 @@ def aging_report(*, on: datetime.date) -> AgingReport:
     for (currency, *_rest), buckets in received.items():
         for name, amount in buckets.items():
             totals[currency][name] -= amount
-    for currency_totals in totals.values():
+    for currency, currency_totals in totals.items():
+        for name in currency_totals:
+            currency_totals[name] = quantize_money(currency_totals[name], currency)
         currency_totals["total"] = sum(currency_totals.values(), ZERO)
     return AgingReport(
         on=on,
@@ -755,7 +762,11 @@ def federation_statement(*, month: datetime.date) -> FederationStatement:
         .annotate(total=Sum("amount"))
     )
     lines = [
-        (row["currency"], row["total"], rules.percent_of(row["total"], percent, row["currency"]))
+        (
+            row["currency"],
+            quantize_money(row["total"], row["currency"]),
+            rules.percent_of(row["total"], percent, row["currency"]),
+        )
         for row in collected
     ]
     if not lines:
@@ -852,7 +863,7 @@ def anchor_value_report(
         CreditNote.objects.filter(invoice__in=invoices).aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    total_billed = billed - credited
+    total_billed = quantize_money(billed - credited, contract.currency)
     previous = contract.anchor.previous_spend_per_person_month
     previous_spend = (
         rules.money(previous * member_months, contract.currency) if previous is not None else None

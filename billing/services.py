@@ -37,6 +37,7 @@ from billing.models import (
     StatementStatus,
 )
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
+from clinic.money import quantize_money
 from clinic.params import MAX_INT, id_param
 from members.models import Member
 
@@ -82,6 +83,10 @@ def contract_save(*, contract: DirectCareContract, actor=None) -> DirectCareCont
 
 def _contract_write(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
     contract.currency = (contract.currency or settings.CLINIC_CURRENCY).upper()
+    if contract.rate_per_member_month is not None:
+        contract.rate_per_member_month = quantize_money(
+            contract.rate_per_member_month, contract.currency
+        )
     contract.full_clean()
     if contract.status == ContractStatus.ACTIVE:
         # Lock the anchor so two activations cannot both pass the overlap check.
@@ -713,7 +718,12 @@ def invoice_balance(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
     note took off more than was left to pay: money the clinic owes back (``refund_record``).
     """
     fresh = selectors.with_amounts(Invoice.objects.filter(pk=invoice.pk)).get()
-    return fresh.paid, fresh.credited, selectors.balance_of(fresh)
+    # Sums read back with the columns' four decimals; the currency's own are kept.
+    return (
+        quantize_money(fresh.paid, fresh.currency),
+        quantize_money(fresh.credited, fresh.currency),
+        selectors.balance_of(fresh),
+    )
 
 
 def _settle(*, invoice: Invoice, today: datetime.date, actor=None) -> Invoice:

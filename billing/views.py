@@ -24,6 +24,7 @@ from billing.models import (
     InvoiceStatus,
 )
 from clinic.access import role_required
+from clinic.money import quantize_money
 from clinic.roles import Role
 from clinic.uploads import sign_preview
 
@@ -471,6 +472,7 @@ def aging_report_csv(request: HttpRequest) -> StreamingHttpResponse:
             chunk_size=2000
         ):
             days = max((today - due).days, 0)
+            balance = quantize_money(balance, currency)
             yield writer.writerow([number, bill_to, issued, due, days, bucket, balance, currency])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from clinic.money import quantize_money
 from members.models import (
     CEASED_STATUSES,
     CURRENT_STATUSES,
@@ -184,7 +185,7 @@ def holdings_of(member: Member) -> list[dict]:
         {
             "share_class": classes[row["share_class"]],
             "shares": row["shares"],
-            "paid": row["paid"],
+            "paid": quantize_money(row["paid"], classes[row["share_class"]].currency),
             "value": classes[row["share_class"]].par_value * row["shares"],
         }
         for row in sorted(rows, key=lambda r: classes[r["share_class"]].name)
@@ -193,7 +194,7 @@ def holdings_of(member: Member) -> list[dict]:
 
 def share_capital() -> list[dict]:
     """Per share class: shares issued (the sum of every holding), their value, money paid in."""
-    return list(
+    classes = list(
         ShareClass.objects.annotate(
             shares=Coalesce(Sum("entries__quantity"), 0),
             paid=Coalesce(Sum("entries__amount"), Value(Decimal(0)), output_field=DecimalField()),
@@ -201,6 +202,11 @@ def share_capital() -> list[dict]:
         .annotate(value=F("shares") * F("par_value"))
         .order_by("name")
     )
+    for share_class in classes:
+        # Sums read back with the columns' four decimals; show the currency's own.
+        share_class.paid = quantize_money(share_class.paid, share_class.currency)
+        share_class.value = quantize_money(share_class.value, share_class.currency)
+    return classes
 
 
 def ledger_entries(*, member: Member | None = None) -> QuerySet[ShareLedgerEntry]:
