@@ -1041,6 +1041,28 @@ def invoice_render_pdf(*, invoice_id: int) -> Invoice:
     return invoice
 
 
+def _queue_render(task_name: str, pk: int) -> None:
+    from billing import tasks
+
+    getattr(tasks, task_name).delay(pk)
+
+
+@transaction.atomic
+def invoice_pdf_lost(*, invoice_id: int, name: str) -> None:
+    """The stored PDF ``name`` is gone from storage: forget it (the one column its trigger
+    lets change) and render it again in the worker. Conditional on the name, so two
+    downloads at once queue one rendering. Its email is not sent again."""
+    if Invoice.objects.filter(pk=invoice_id, pdf=name).update(pdf=""):
+        transaction.on_commit(lambda: _queue_render("render_invoice_pdf", invoice_id))
+
+
+@transaction.atomic
+def credit_note_pdf_lost(*, credit_note_id: int, name: str) -> None:
+    """As ``invoice_pdf_lost``, for a credit note."""
+    if CreditNote.objects.filter(pk=credit_note_id, pdf=name).update(pdf=""):
+        transaction.on_commit(lambda: _queue_render("render_credit_note_pdf", credit_note_id))
+
+
 def credit_note_render_pdf(*, credit_note_id: int) -> CreditNote:
     from clinic.pdf import render_pdf
 

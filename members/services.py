@@ -830,6 +830,16 @@ def share_certificate_render(*, certificate_id: int) -> None:
         certificate.file.save(f"{certificate.number}.pdf", ContentFile(data), save=True)
 
 
+@transaction.atomic
+def share_certificate_file_lost(*, certificate_id: int, name: str) -> None:
+    """The certificate's stored PDF is gone from storage: forget it and render it again
+    (conditional on the name, so two downloads at once queue one rendering)."""
+    from members import tasks
+
+    if ShareCertificate.objects.filter(pk=certificate_id, file=name).update(file=""):
+        transaction.on_commit(lambda: tasks.render_share_certificate.delay(certificate_id))
+
+
 # --- The register -------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
 from clinic.csvexport import csv_writer
+from clinic.files import stored_file_response
 from clinic.roles import Role
 from members import forms, imports, selectors, services
 from members.models import FeePlan, RegisterExport, ShareClass, ShareLedgerEntry
@@ -146,13 +147,13 @@ def certificate_request(request: HttpRequest, share_class_pk: int) -> HttpRespon
 def certificate_download(request: HttpRequest, pk: int) -> FileResponse:
     member = selectors.member_for_user(request.user)
     certificate = selectors.certificate_for_member(member, pk)
-    if not certificate.file:
-        raise Http404
-    return FileResponse(
-        certificate.file.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        certificate.file,
         filename=f"share-certificate-{certificate.number}.pdf",
-        content_type="application/pdf",
+        regenerate=lambda: services.share_certificate_file_lost(
+            certificate_id=certificate.pk, name=certificate.file.name
+        ),
     )
 
 
@@ -490,11 +491,8 @@ def register_exports(request: HttpRequest) -> HttpResponse:
 @role_required(ADMIN)
 def register_export_download(request: HttpRequest, pk: int) -> FileResponse:
     export = get_object_or_404(RegisterExport.objects.exclude(file=""), pk=pk)
-    return FileResponse(
-        export.file.open("rb"),
-        as_attachment=True,
-        filename=f"register-of-members-{export.requested_at:%Y-%m-%d}.pdf",
-        content_type="application/pdf",
+    return stored_file_response(
+        request, export.file, filename=f"register-of-members-{export.requested_at:%Y-%m-%d}.pdf"
     )
 
 
