@@ -263,3 +263,11 @@ class FeePlanForm(forms.ModelForm):
         ):
             raise forms.ValidationError(FEE_PLAN_TERMS_FIXED)
         return cleaned
+
+
+class MemberEmailResendForm(forms.Form):
+    """Sending an email again; for an unknown outcome, staff confirm they checked first."""
+
+    checked = forms.BooleanField(
+        label=_("I checked that the recipient did not get it"), required=False
+    )

@@ -32,6 +32,7 @@ from members.models import (
     FeePlan,
     FeePlanAssignment,
     Member,
+    MemberEmail,
     MemberStatus,
     MemberStatusEvent,
     RegisterExport,
@@ -385,3 +386,16 @@ def current_members() -> QuerySet[Member]:
     """Everyone who is a member today: admitted and not ceased, suspended and lapsed members
     included (they are still members; voting rights are a separate question)."""
     return Member.objects.filter(status__in=CURRENT_STATUSES, admitted_on__isnull=False)
+
+
+def member_emails(member: Member) -> QuerySet[MemberEmail]:
+    """The register's emails to this person (welcome, rejection, "already registered"),
+    newest first, for the member page's delivery list."""
+    return MemberEmail.objects.filter(Q(member=member) | Q(user_id=member.user_id)).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def member_email_for_admin(member: Member, pk: int) -> MemberEmail:
+    """One of ``member``'s emails; another person's email id is a 404."""
+    return get_object_or_404(member_emails(member), pk=pk)

@@ -251,6 +251,7 @@ def _member_page(request: HttpRequest, member, status: int = 200, **bound) -> Ht
         "payment_form": forms.SharePaymentForm(prefix="payment"),
         "transfer_form": forms.ShareTransferForm(prefix="transfer"),
         "redeem_form": forms.ShareRedeemForm(prefix="redeem"),
+        "member_emails": selectors.member_emails(member),
         **bound,
     }
     return render(request, "members/member_detail.html", context, status=status)
@@ -282,6 +283,23 @@ def _member_action(
             messages.success(request, done)
             return redirect("members:member_detail", pk=member.pk)
     return _member_page(request, member, status=400, **{form_name: form})
+
+
+@require_POST
+@role_required(ADMIN)
+def member_email_resend(request: HttpRequest, pk: int, email_pk: int) -> HttpResponse:
+    """Send again one of the member's emails whose delivery failed or is unknown."""
+    member = selectors.member_for_admin(pk)
+    email = selectors.member_email_for_admin(member, email_pk)
+    form = forms.MemberEmailResendForm(request.POST)
+    checked = form.is_valid() and form.cleaned_data["checked"]
+    try:
+        services.member_email_resend(email_id=email.pk, by=request.user, checked=checked)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The email is queued to be sent again."))
+    return redirect("members:member_detail", pk=member.pk)
 
 
 @require_POST
