@@ -12,6 +12,7 @@ from billing.models import (
     DirectCareContract,
     PaymentMethod,
 )
+from clinic.money import check_minor_unit
 from clinic.params import MAX_INT
 from clinic.roles import Role
 from clinic.uploads import read_csv_upload, unsign_preview
@@ -94,6 +95,14 @@ class ContractForm(forms.ModelForm):
         ]
         widgets = {"start_date": DATE, "end_date": DATE}
 
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            check_minor_unit(cleaned.get("rate_per_member_month"), cleaned.get("currency", ""))
+        except forms.ValidationError as error:
+            self.add_error("rate_per_member_month", error)
+        return cleaned
+
 
 class ContractEndForm(forms.Form):
     end_date = forms.DateField(label=_("Contract ends on"), widget=DATE)
@@ -170,7 +179,7 @@ class RunForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(label=_("Amount"), max_digits=15, decimal_places=4, min_value=0.01)
     paid_on = forms.DateField(label=_("Date paid"), widget=DATE, initial=timezone.localdate)
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
     reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
@@ -184,14 +193,14 @@ class PaymentForm(forms.Form):
 
 class CreditNoteForm(forms.Form):
     amount = forms.DecimalField(
-        label=_("Amount to credit"), max_digits=12, decimal_places=2, min_value=0.01
+        label=_("Amount to credit"), max_digits=15, decimal_places=4, min_value=0.01
     )
     reason = forms.CharField(label=_("Reason"), max_length=255)
 
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
-        label=_("Amount refunded"), max_digits=12, decimal_places=2, min_value=0.01
+        label=_("Amount refunded"), max_digits=15, decimal_places=4, min_value=0.01
     )
     refunded_on = forms.DateField(label=_("Date refunded"), widget=DATE, initial=timezone.localdate)
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)

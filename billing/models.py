@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 # DeliveryStatus is re-exported: billing's email rows use the shared delivery states.
 from clinic.delivery import DeliveryStatus, EmailDelivery  # noqa: F401
+from clinic.money import CurrencyAmountsMixin
 from members.models import ImmutableModel, Member
 
 
@@ -27,8 +28,10 @@ class AnchorKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class AnchorOrganization(models.Model):
+class AnchorOrganization(CurrencyAmountsMixin, models.Model):
     """An organization that buys primary care for its people under a direct-care contract."""
+
+    MONEY_FIELDS = ("previous_spend_per_person_month",)
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=32, choices=AnchorKind.choices)
@@ -40,8 +43,8 @@ class AnchorOrganization(models.Model):
     # for the value report. Optional: not every anchor knows or shares it.
     previous_spend_per_person_month = models.DecimalField(
         _("previous healthcare spend per person per month"),
-        max_digits=12,
-        decimal_places=2,
+        max_digits=15,
+        decimal_places=4,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
@@ -70,8 +73,10 @@ class ContractStatus(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
-class DirectCareContract(models.Model):
+class DirectCareContract(CurrencyAmountsMixin, models.Model):
     """An anchor's purchase of primary care: a per-member-per-month rate for covered people."""
+
+    MONEY_FIELDS = ("rate_per_member_month",)
 
     anchor = models.ForeignKey(
         AnchorOrganization, on_delete=models.PROTECT, related_name="contracts"
@@ -81,8 +86,8 @@ class DirectCareContract(models.Model):
     end_date = models.DateField(_("end date"), null=True, blank=True)
     rate_per_member_month = models.DecimalField(
         _("rate per covered member per month"),
-        max_digits=12,
-        decimal_places=2,
+        max_digits=15,
+        decimal_places=4,
         validators=[MinValueValidator(Decimal(0))],
     )
     currency = models.CharField(_("currency"), max_length=3, default=clinic_currency)
@@ -184,13 +189,15 @@ UNPAID_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceSt
 INVOICE_MUTABLE_FIELDS = frozenset({"status", "pdf"})
 
 
-class Invoice(ImmutableModel):
+class Invoice(CurrencyAmountsMixin, ImmutableModel):
     """An issued invoice, to an anchor (for a contract) or to a member (for their fee).
 
     Issued invoices are immutable: only status and the stored PDF change afterwards;
     corrections are credit notes and refunds. A PostgreSQL trigger refuses any other
     change (billing migration 0003).
     """
+
+    MONEY_FIELDS = ("total",)
 
     MUTABLE_FIELDS = INVOICE_MUTABLE_FIELDS
 
@@ -210,7 +217,7 @@ class Invoice(ImmutableModel):
     issue_date = models.DateField(_("invoice date"))
     due_date = models.DateField(_("due date"))
     currency = models.CharField(_("currency"), max_length=3)
-    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    total = models.DecimalField(_("total"), max_digits=15, decimal_places=4)
     # Who it was addressed to, as it was on the invoice date.
     bill_to_name = models.CharField(_("bill to"), max_length=200)
     bill_to_email = models.EmailField(_("email"))
@@ -282,8 +289,8 @@ class InvoiceLine(ImmutableModel):
     end = models.DateField(_("to"))
     days = models.PositiveIntegerField(_("days"))
     days_in_period = models.PositiveIntegerField(_("days in period"))
-    unit_amount = models.DecimalField(_("full-period amount"), max_digits=12, decimal_places=2)
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    unit_amount = models.DecimalField(_("full-period amount"), max_digits=15, decimal_places=4)
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=4)
 
     class Meta:
         ordering = ["invoice", "pk"]
@@ -300,16 +307,18 @@ class InvoiceLine(ImmutableModel):
         raise ValidationError(_("Lines of an issued invoice cannot be deleted."))
 
 
-class CreditNote(ImmutableModel):
+class CreditNote(CurrencyAmountsMixin, ImmutableModel):
     """A correction of an issued invoice: an amount credited back, with a reason.
     Only its stored PDF is written later."""
+
+    MONEY_FIELDS = ("amount",)
 
     MUTABLE_FIELDS = frozenset({"pdf"})
 
     number = models.CharField(_("number"), max_length=32, unique=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     issue_date = models.DateField(_("date"))
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=4)
     currency = models.CharField(_("currency"), max_length=3)
     reason = models.CharField(_("reason"), max_length=255)
     pdf = models.FileField(_("PDF"), upload_to="billing/credit-notes/%Y/", blank=True)
@@ -337,9 +346,11 @@ class PaymentMethod(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Payment(ImmutableModel):
+class Payment(CurrencyAmountsMixin, ImmutableModel):
+    MONEY_FIELDS = ("amount",)
+
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=4)
     currency = models.CharField(_("currency"), max_length=3)
     paid_on = models.DateField(_("date paid"))
     method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices)
@@ -361,7 +372,7 @@ class Payment(ImmutableModel):
         return f"{self.amount} {self.currency} on {self.paid_on}"
 
 
-class Refund(ImmutableModel):
+class Refund(CurrencyAmountsMixin, ImmutableModel):
     """Money paid back on an invoice: its own entry, never an edit of a payment.
 
     Only money the clinic owes back is refunded: what a credit note took off an invoice
@@ -369,12 +380,14 @@ class Refund(ImmutableModel):
     credited + refunded.
     """
 
+    MONEY_FIELDS = ("amount",)
+
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
     # The payment the money is returned on, when it is known.
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
     )
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=4)
     currency = models.CharField(_("currency"), max_length=3)
     refunded_on = models.DateField(_("date refunded"))
     method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices)

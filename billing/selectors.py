@@ -41,6 +41,7 @@ from billing.models import (
     Payment,
     Refund,
 )
+from clinic.money import quantize_money
 from clinic.roles import Role, has_role
 
 ZERO = Decimal("0.00")
@@ -165,9 +166,9 @@ def _sum_of(
         rows = rows.filter(**{f"{date_field}__lte": up_to})
     total = rows.order_by().values("invoice").annotate(total=Sum(field_name)).values("total")
     return Coalesce(
-        Subquery(total, output_field=DecimalField(max_digits=12, decimal_places=2)),
+        Subquery(total, output_field=DecimalField(max_digits=15, decimal_places=4)),
         Value(ZERO),
-        output_field=DecimalField(max_digits=12, decimal_places=2),
+        output_field=DecimalField(max_digits=15, decimal_places=4),
     )
 
 
@@ -190,7 +191,9 @@ def emails_with_invoice_amounts(emails: QuerySet) -> QuerySet:
 
 def balance_of(invoice: Invoice) -> Decimal:
     """total - paid - credited + refunded, of an invoice annotated by ``with_amounts``."""
-    return invoice.total - invoice.paid - invoice.credited + invoice.refunded
+    return quantize_money(
+        invoice.total - invoice.paid - invoice.credited + invoice.refunded, invoice.currency
+    )
 
 
 def invoice_list(*, status: str = "") -> QuerySet[Invoice]:
@@ -389,11 +392,16 @@ def _contract_issue_date(contract: DirectCareContract, period, today) -> datetim
     return max(today, billing_date)
 
 
-def _within_membership(span: rules.DateRange | None, member) -> rules.DateRange | None:
-    """The part of ``span`` between the member's admission and the day they ceased."""
-    if span is None or member.admitted_on is None:
-        return None
-    return rules.clip(span[0], span[1], (member.admitted_on, member.ceased_on or span[1]))
+def _within_memberships(
+    span: rules.DateRange | None, memberships: list[tuple[datetime.date, datetime.date | None]]
+) -> list[rules.DateRange]:
+    """The parts of ``span`` inside any of the member's memberships (admission to ceasing,
+    ``members.selectors.membership_spans``): a member readmitted within the period is billed
+    for the days of both memberships, and for no day between them."""
+    if span is None:
+        return []
+    pieces = (rules.clip(span[0], span[1], (start, end or span[1])) for start, end in memberships)
+    return [piece for piece in pieces if piece is not None]
 
 
 def invoice_run_preview(
@@ -406,7 +414,7 @@ def invoice_run_preview(
     """What an invoice run for ``period`` (a calendar month) would issue, in a fixed number
     of queries whatever the number of contracts, members and invoices."""
     from members.models import FeePeriod
-    from members.selectors import fee_plan_assignments_between
+    from members.selectors import fee_plan_assignments_between, membership_spans
 
     period = rules.month_start(period)
     span = (period, rules.month_end(period))
@@ -429,6 +437,37 @@ def invoice_run_preview(
     )
     if contract_ids is not None:
         contracts = contracts.filter(pk__in=contract_ids)
+    contracts = list(contracts)
+    # Yearly fees are charged with December, for the calendar year's days on the plan.
+    year_span = (period.replace(month=1, day=1), period.replace(month=12, day=31))
+    fee_span = year_span if period.month == 12 else span
+    assignments = (
+        list(
+            fee_plan_assignments_between(start=fee_span[0], end=fee_span[1])
+            .order_by("member__number", "member_id", "valid_from")
+            # Only what a draft needs: building every member's row at 10,000 members was
+            # most of the run's time outside its inserts.
+            .only(
+                "valid_from",
+                "valid_to",
+                "member__number",
+                "member__address",
+                "member__user__first_name",
+                "member__user__last_name",
+                "member__user__email",
+                "plan__name",
+                "plan__period",
+                "plan__amount",
+                "plan__currency",
+            )
+        )
+        if include_members
+        else []
+    )
+    memberships = membership_spans(
+        member_ids={e.member_id for c in contracts for e in c.enrolments.all()}
+        | {a.member_id for a in assignments}
+    )
     for contract in contracts:
         if contract.pk in invoiced_contracts:
             already += 1
@@ -450,54 +489,28 @@ def invoice_run_preview(
             contract.enrolments.all(), key=lambda e: (e.member.number or 0, e.covered_from)
         ):
             covered = rules.clip(enrolment.covered_from, enrolment.covered_to, contract_span)
-            # Nothing is billed outside membership, whatever the cover's dates say.
-            covered = _within_membership(covered, enrolment.member)
-            if covered is None:
-                continue
-            days = rules.days_in(covered)
             member = enrolment.member
-            draft.lines.append(
-                LineDraft(
-                    description=f"{member.full_name} (#{member.number or '—'})",
-                    member_id=member.pk,
-                    start=covered[0],
-                    end=covered[1],
-                    days=days,
-                    days_in_period=days_in_month,
-                    unit_amount=contract.rate_per_member_month,
-                    amount=rules.prorate(
-                        contract.rate_per_member_month, days, days_in_month, contract.currency
-                    ),
+            # Nothing is billed outside membership, whatever the cover's dates say.
+            for start, end in _within_memberships(covered, memberships.get(member.pk, [])):
+                days = rules.days_in((start, end))
+                draft.lines.append(
+                    LineDraft(
+                        description=f"{member.full_name} (#{member.number or '—'})",
+                        member_id=member.pk,
+                        start=start,
+                        end=end,
+                        days=days,
+                        days_in_period=days_in_month,
+                        unit_amount=contract.rate_per_member_month,
+                        amount=rules.prorate(
+                            contract.rate_per_member_month, days, days_in_month, contract.currency
+                        ),
+                    )
                 )
-            )
         if draft.lines:
             drafts.append(draft)
 
     if include_members:
-        # Yearly fees are charged with December, for the calendar year's days on the plan.
-        year_span = (period.replace(month=1, day=1), period.replace(month=12, day=31))
-        fee_span = year_span if period.month == 12 else span
-        assignments = list(
-            fee_plan_assignments_between(start=fee_span[0], end=fee_span[1])
-            .order_by("member__number", "member_id", "valid_from")
-            # Only what a draft needs: building every member's row at 10,000 members was
-            # most of the run's time outside its inserts.
-            .only(
-                "valid_from",
-                "valid_to",
-                "member__number",
-                "member__address",
-                "member__admitted_on",
-                "member__ceased_on",
-                "member__user__first_name",
-                "member__user__last_name",
-                "member__user__email",
-                "plan__name",
-                "plan__period",
-                "plan__amount",
-                "plan__currency",
-            )
-        )
         member_ids = {a.member_id for a in assignments}
         covers: dict[int, list[rules.DateRange]] = defaultdict(list)
         for member_id, start, end, contract_start, contract_end in (
@@ -530,12 +543,13 @@ def invoice_run_preview(
                 plan_span, days_in_period = year_span, rules.days_in(year_span)
             else:
                 plan_span, days_in_period = span, days_in_month
-            on_plan = _within_membership(
-                rules.clip(assignment.valid_from, assignment.valid_to, plan_span), member
-            )
-            if on_plan is None:
-                continue
-            for start, end in rules.subtract(on_plan, covers[member.pk]):
+            on_plan = rules.clip(assignment.valid_from, assignment.valid_to, plan_span)
+            pieces = [
+                piece
+                for in_membership in _within_memberships(on_plan, memberships.get(member.pk, []))
+                for piece in rules.subtract(in_membership, covers[member.pk])
+            ]
+            for start, end in pieces:
                 days = rules.days_in((start, end))
                 draft = member_drafts.get(member.pk)
                 if draft is None:
@@ -605,7 +619,7 @@ def aging_bucket(days_overdue: int) -> str:
 
 # Bucket keys as annotation names (``1-30`` is not a valid one), in the buckets' order.
 AGING_KEYS = dict(zip(AGING_BUCKETS, ("current", "d1_30", "d31_60", "d61_90", "d90"), strict=True))
-_MONEY = DecimalField(max_digits=12, decimal_places=2)
+_MONEY = DecimalField(max_digits=15, decimal_places=4)
 # A payer: the contract (anchor) or the member an invoice is to, in its currency.
 _PAYER = ("currency", "contract_id", "member_id")
 
@@ -676,7 +690,9 @@ class AgingReport:
             received = self.received.get(tuple(payer[field] for field in _PAYER), {})
             row = {**payer, "buckets": {}}
             for bucket, key in AGING_KEYS.items():
-                row["buckets"][bucket] = payer[key] - received.get(bucket, ZERO)
+                row["buckets"][bucket] = quantize_money(
+                    payer[key] - received.get(bucket, ZERO), payer["currency"]
+                )
             row["total"] = sum(row["buckets"].values(), ZERO)
             result.append(row)
         return result
@@ -715,7 +731,9 @@ def aging_report(*, on: datetime.date) -> AgingReport:
     for (currency, *_rest), buckets in received.items():
         for name, amount in buckets.items():
             totals[currency][name] -= amount
-    for currency_totals in totals.values():
+    for currency, currency_totals in totals.items():
+        for name in currency_totals:
+            currency_totals[name] = quantize_money(currency_totals[name], currency)
         currency_totals["total"] = sum(currency_totals.values(), ZERO)
     return AgingReport(
         on=on,
@@ -744,7 +762,11 @@ def federation_statement(*, month: datetime.date) -> FederationStatement:
         .annotate(total=Sum("amount"))
     )
     lines = [
-        (row["currency"], row["total"], rules.percent_of(row["total"], percent, row["currency"]))
+        (
+            row["currency"],
+            quantize_money(row["total"], row["currency"]),
+            rules.percent_of(row["total"], percent, row["currency"]),
+        )
         for row in collected
     ]
     if not lines:
@@ -841,7 +863,7 @@ def anchor_value_report(
         CreditNote.objects.filter(invoice__in=invoices).aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    total_billed = billed - credited
+    total_billed = quantize_money(billed - credited, contract.currency)
     previous = contract.anchor.previous_spend_per_person_month
     previous_spend = (
         rules.money(previous * member_months, contract.currency) if previous is not None else None

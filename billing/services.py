@@ -37,6 +37,7 @@ from billing.models import (
     StatementStatus,
 )
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
+from clinic.money import quantize_money
 from clinic.params import MAX_INT, id_param
 from members.models import Member
 
@@ -82,6 +83,10 @@ def contract_save(*, contract: DirectCareContract, actor=None) -> DirectCareCont
 
 def _contract_write(*, contract: DirectCareContract, actor=None) -> DirectCareContract:
     contract.currency = (contract.currency or settings.CLINIC_CURRENCY).upper()
+    if contract.rate_per_member_month is not None:
+        contract.rate_per_member_month = quantize_money(
+            contract.rate_per_member_month, contract.currency
+        )
     contract.full_clean()
     if contract.status == ContractStatus.ACTIVE:
         # Lock the anchor so two activations cannot both pass the overlap check.
@@ -713,7 +718,12 @@ def invoice_balance(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
     note took off more than was left to pay: money the clinic owes back (``refund_record``).
     """
     fresh = selectors.with_amounts(Invoice.objects.filter(pk=invoice.pk)).get()
-    return fresh.paid, fresh.credited, selectors.balance_of(fresh)
+    # Sums read back with the columns' four decimals; the currency's own are kept.
+    return (
+        quantize_money(fresh.paid, fresh.currency),
+        quantize_money(fresh.credited, fresh.currency),
+        selectors.balance_of(fresh),
+    )
 
 
 def _settle(*, invoice: Invoice, today: datetime.date, actor=None) -> Invoice:
@@ -1029,6 +1039,28 @@ def invoice_render_pdf(*, invoice_id: int) -> Invoice:
             invoice.pdf.storage.delete(invoice.pdf.name)
             invoice.refresh_from_db(fields=["pdf"])
     return invoice
+
+
+def _queue_render(task_name: str, pk: int) -> None:
+    from billing import tasks
+
+    getattr(tasks, task_name).delay(pk)
+
+
+@transaction.atomic
+def invoice_pdf_lost(*, invoice_id: int, name: str) -> None:
+    """The stored PDF ``name`` is gone from storage: forget it (the one column its trigger
+    lets change) and render it again in the worker. Conditional on the name, so two
+    downloads at once queue one rendering. Its email is not sent again."""
+    if Invoice.objects.filter(pk=invoice_id, pdf=name).update(pdf=""):
+        transaction.on_commit(lambda: _queue_render("render_invoice_pdf", invoice_id))
+
+
+@transaction.atomic
+def credit_note_pdf_lost(*, credit_note_id: int, name: str) -> None:
+    """As ``invoice_pdf_lost``, for a credit note."""
+    if CreditNote.objects.filter(pk=credit_note_id, pdf=name).update(pdf=""):
+        transaction.on_commit(lambda: _queue_render("render_credit_note_pdf", credit_note_id))
 
 
 def credit_note_render_pdf(*, credit_note_id: int) -> CreditNote:

@@ -60,6 +60,17 @@ def deliver_invoices(invoice_ids: list[int]) -> None:
 
 
 @shared_task
+def render_invoice_pdf(invoice_id: int) -> None:
+    """Render a PDF lost from storage again (no email: it was sent with the first)."""
+    services.invoice_render_pdf(invoice_id=invoice_id)
+
+
+@shared_task
+def render_credit_note_pdf(credit_note_id: int) -> None:
+    services.credit_note_render_pdf(credit_note_id=credit_note_id)
+
+
+@shared_task
 def deliver_credit_note(credit_note_id: int) -> None:
     note = services.credit_note_render_pdf(credit_note_id=credit_note_id)
     services.invoice_email_queue(invoice=note.invoice, kind="credit_note", credit_note=note)

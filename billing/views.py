@@ -24,6 +24,8 @@ from billing.models import (
     InvoiceStatus,
 )
 from clinic.access import role_required
+from clinic.files import stored_file_response
+from clinic.money import quantize_money
 from clinic.roles import Role
 from clinic.uploads import sign_preview
 
@@ -67,28 +69,28 @@ def anchor_contract(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def invoice_pdf(request: HttpRequest, pk: int) -> FileResponse:
+def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = selectors.invoice_for_user(request.user, pk)
-    if not invoice.pdf:
-        raise Http404(_("The PDF of this invoice is still being prepared."))
-    return FileResponse(
-        invoice.pdf.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        invoice.pdf,
         filename=f"invoice-{invoice.number}.pdf",
-        content_type="application/pdf",
+        not_ready=_("The PDF of this invoice is still being prepared."),
+        regenerate=lambda: services.invoice_pdf_lost(invoice_id=invoice.pk, name=invoice.pdf.name),
     )
 
 
 @login_required
-def credit_note_pdf(request: HttpRequest, pk: int) -> FileResponse:
+def credit_note_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     note = selectors.credit_note_for_user(request.user, pk)
-    if not note.pdf:
-        raise Http404(_("The PDF of this credit note is still being prepared."))
-    return FileResponse(
-        note.pdf.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        note.pdf,
         filename=f"credit-note-{note.number}.pdf",
-        content_type="application/pdf",
+        not_ready=_("The PDF of this credit note is still being prepared."),
+        regenerate=lambda: services.credit_note_pdf_lost(
+            credit_note_id=note.pk, name=note.pdf.name
+        ),
     )
 
 
@@ -471,6 +473,7 @@ def aging_report_csv(request: HttpRequest) -> StreamingHttpResponse:
             chunk_size=2000
         ):
             days = max((today - due).days, 0)
+            balance = quantize_money(balance, currency)
             yield writer.writerow([number, bill_to, issued, due, days, bucket, balance, currency])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -525,13 +528,13 @@ def federation_statement_request(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMINISTRATOR)
 def federation_statement_pdf(request: HttpRequest) -> FileResponse:
     document = selectors.federation_statement_document(month=_statement_month(request))
-    if document is None or not document.pdf:
+    if document is None:
         raise Http404(_("No statement PDF has been prepared for this month yet."))
-    return FileResponse(
-        document.pdf.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        document.pdf,
         filename=f"federation-{document.month:%Y-%m}.pdf",
-        content_type="application/pdf",
+        not_ready=_("No statement PDF has been prepared for this month yet."),
     )
 
 

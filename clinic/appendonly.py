@@ -9,6 +9,8 @@ The functions are created by migrations and must keep their names: a later migra
 replace their bodies, never rename them.
 """
 
+from django.db import connection, transaction
+
 REFUSE_CHANGE = """
 CREATE OR REPLACE FUNCTION clinic_refuse_change() RETURNS trigger AS $$
 DECLARE
@@ -48,3 +50,40 @@ def drop_triggers(table: str) -> str:
 DROP TRIGGER IF EXISTS {table}_append_only ON {table};
 DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
 """
+
+
+# --- The ORM's side, for SQLite (and a first guard on PostgreSQL) ----------------------------
+
+
+class _RewriteWindow:
+    """A no-op commit callback: while it is queued, the transaction that opened the window
+    is still running, and no savepoint since then was rolled back."""
+
+    def __call__(self) -> None:
+        pass
+
+
+def rewrite_window_open(name: str) -> None:
+    """Let the current transaction delete from tables guarded under ``name`` until
+    ``rewrite_window_close`` or the end of the transaction, like PostgreSQL's ``SET LOCAL``.
+
+    The window is a callback queued for the commit: a commit runs it, a rollback (of the
+    transaction or of a savepoint it was opened in) drops it, and so the window closes
+    with the transaction whichever way it ends. Outside a transaction, nothing is opened.
+    """
+    if not connection.in_atomic_block:
+        return
+    window = _RewriteWindow()
+    transaction.on_commit(window)
+    setattr(connection, f"clinic_rewrite_{name}", window)
+
+
+def rewrite_window_close(name: str) -> None:
+    setattr(connection, f"clinic_rewrite_{name}", None)
+
+
+def rewrite_window_is_open(name: str) -> bool:
+    window = getattr(connection, f"clinic_rewrite_{name}", None)
+    return window is not None and any(
+        callback is window for _savepoints, callback, _robust in connection.run_on_commit
+    )

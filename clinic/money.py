@@ -11,7 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel import Locale
 from babel.numbers import parse_pattern
 from django.conf import settings
-from django.utils.translation import get_language, to_locale
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, ngettext, to_locale
+from django.utils.translation import gettext as _
 
 # ISO 4217 currencies whose minor unit is not 2 (current codes, ISO 4217 amendment 176).
 MINOR_UNITS: dict[str, int] = {
@@ -38,6 +40,25 @@ def quantize_money(amount: Decimal | int | str, currency: str) -> Decimal:
     return Decimal(amount).quantize(step, rounding=ROUND_HALF_UP)
 
 
+def check_minor_unit(amount: Decimal | None, currency: str) -> None:
+    """Refuse (ValidationError) an amount with more decimals than ``currency`` has: a price
+    of 10.125 EUR would otherwise be rounded without anyone being told."""
+    if amount is None or not currency:
+        return
+    if quantize_money(amount, currency) != amount:
+        decimals = minor_unit(currency)
+        raise ValidationError(
+            ngettext(
+                "Amounts in %(currency)s have at most %(count)d decimal.",
+                "Amounts in %(currency)s have at most %(count)d decimals.",
+                decimals,
+            )
+            % {"currency": currency.upper(), "count": decimals}
+            if decimals
+            else _("Amounts in %(currency)s are whole numbers.") % {"currency": currency.upper()}
+        )
+
+
 def format_money(
     amount: Decimal | int | str | None, currency: str = "", language: str | None = None
 ) -> str:
@@ -55,3 +76,27 @@ def format_money(
         quantize_money(amount, currency), locale, currency=currency, currency_digits=False
     )
     return text.replace(" ", "\u00a0")
+
+
+class CurrencyAmountsMixin:
+    """For models with money columns and a ``currency`` column: amounts read from the
+    database carry the currency's own decimals (10.00 EUR, 10.125 KWD, 1000 JPY).
+
+    The columns keep four decimals so that every currency fits; without this, every amount
+    would read back as 10.0000. Services quantize amounts before writing them, so this only
+    drops zeros. Only fields loaded with the row are touched, so a deferred currency is not
+    fetched.
+    """
+
+    MONEY_FIELDS: tuple[str, ...] = ()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        currency = instance.__dict__.get("currency")
+        if currency:
+            for name in cls.MONEY_FIELDS:
+                value = instance.__dict__.get(name)
+                if value is not None:
+                    instance.__dict__[name] = quantize_money(value, currency)
+        return instance

@@ -12,11 +12,13 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.appendonly import rewrite_window_is_open
 from clinic.delivery import DeliveryStatus, EmailDelivery
 from members.models import ImmutableModel, Member
 
@@ -306,7 +308,52 @@ class Participation(ImmutableModel):
         return f"{self.voter} took part in {self.ballot}"
 
 
-class PendingChoice(models.Model):
+BALLOT_BOX_REWRITE = "ballot_box"
+
+
+def _refuse_box_change(model, operation: str) -> ValidationError:
+    return ValidationError(
+        _(
+            "%(operation)s on %(model)s refused: the ballot box changes only through its "
+            "own rewrite."
+        )
+        % {"operation": operation, "model": model._meta.verbose_name}
+    )
+
+
+class BallotBoxQuerySet(models.QuerySet):
+    """The ORM's guard on the pool and the box, as PostgreSQL's triggers (governance 0005)
+    guard them: never updated, and deleted only inside the secrecy design's own rewrite
+    (``services.ballot_box_rewrite_allowed`` until ``ballot_tables_rewrite`` ends it). It
+    is what the embedded SQLite demo relies on."""
+
+    def update(self, **kwargs):
+        raise _refuse_box_change(self.model, "UPDATE")
+
+    def delete(self):
+        if not rewrite_window_is_open(BALLOT_BOX_REWRITE):
+            raise _refuse_box_change(self.model, "DELETE")
+        return super().delete()
+
+
+class BallotBoxModel(models.Model):
+    objects = BallotBoxQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise _refuse_box_change(type(self), "UPDATE")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if not rewrite_window_is_open(BALLOT_BOX_REWRITE):
+            raise _refuse_box_change(type(self), "DELETE")
+        return super().delete(*args, **kwargs)
+
+
+class PendingChoice(BallotBoxModel):
     """A choice waiting to enter the ballot box: the waiting room of the secret ballot.
 
     Written in the same transaction as the voter's participation, so PostgreSQL stamps both
@@ -333,7 +380,7 @@ class PendingChoice(models.Model):
         return self.receipt
 
 
-class CastBallot(models.Model):
+class CastBallot(BallotBoxModel):
     """What was chosen, anonymously: random key, random receipt, no time, no voter."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -354,7 +401,7 @@ class CastBallot(models.Model):
         return self.receipt
 
 
-class BallotMark(models.Model):
+class BallotMark(BallotBoxModel):
     """One option marked on one cast ballot (an election ballot may mark up to k)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -26,10 +26,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinic.appendonly import rewrite_window_close, rewrite_window_open
 from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once, delivery_requeue
 from clinic.pdf import render_pdf
 from governance import conf
 from governance.models import (
+    BALLOT_BOX_REWRITE,
     AgendaItem,
     Ballot,
     BallotKind,
@@ -807,6 +809,7 @@ def ballot_box_rewrite_allowed() -> None:
     transaction-local setting is on (governance 0005). Only the flush, the close and the
     cancel call this, with the ballot's row locked.
     """
+    rewrite_window_open(BALLOT_BOX_REWRITE)
     if db_connection.vendor == "postgresql":
         with db_connection.cursor() as cursor:
             cursor.execute("SET LOCAL clinic.ballot_box_rewrite = 'on'")
@@ -827,6 +830,7 @@ def ballot_tables_rewrite() -> None:
     batch in progress is waited for, never deadlocked with.
     """
     if db_connection.vendor != "postgresql":
+        rewrite_window_close(BALLOT_BOX_REWRITE)
         return
     quote = db_connection.ops.quote_name
     tables = [quote(m._meta.db_table) for m in SECRET_TABLES]
@@ -847,6 +851,7 @@ def ballot_tables_rewrite() -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         # The rewrite is done: the rest of the transaction may not delete from the box.
         cursor.execute("SET LOCAL clinic.ballot_box_rewrite = 'off'")
+    rewrite_window_close(BALLOT_BOX_REWRITE)
 
 
 def sqlite_vacuum() -> None:

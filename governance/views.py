@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
+from clinic.files import stored_file_response
 from clinic.params import id_param
 from clinic.roles import Role
 from governance import charts, forms, selectors, services
@@ -70,8 +71,8 @@ def document_download(request: HttpRequest, pk: int, document_pk: int) -> FileRe
     )
     if document.meeting_id != pk:
         raise Http404
-    return FileResponse(
-        document.file.open("rb"), content_type="application/pdf", filename=f"{document.title}.pdf"
+    return stored_file_response(
+        request, document.file, filename=f"{document.title}.pdf", as_attachment=False
     )
 
 
@@ -191,12 +192,11 @@ def ballot_results(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.MEMBER, Role.ADMINISTRATOR)
 def ballot_results_pdf(request: HttpRequest, pk: int) -> FileResponse:
     ballot = selectors.closed_ballot_for_user(request.user, pk)
-    if not ballot.results_pdf:
-        raise Http404
-    return FileResponse(
-        ballot.results_pdf.open("rb"),
-        content_type="application/pdf",
+    return stored_file_response(
+        request,
+        ballot.results_pdf,
         filename=f"ballot-results-{ballot.pk}.pdf",
+        as_attachment=False,
     )
 
 
@@ -359,10 +359,8 @@ def notice_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ADMINISTRATOR)
 def postal_notices_pdf(request: HttpRequest, pk: int, batch_pk: int) -> FileResponse:
     batch = get_object_or_404(PostalNoticeBatch, pk=batch_pk, meeting_id=pk)
-    return FileResponse(
-        batch.pdf.open("rb"),
-        content_type="application/pdf",
-        filename=f"postal-notices-{pk}-{batch.pk}.pdf",
+    return stored_file_response(
+        request, batch.pdf, filename=f"postal-notices-{pk}-{batch.pk}.pdf", as_attachment=False
     )
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from clinic.money import check_minor_unit
 from clinic.params import MAX_INT
 from clinic.uploads import read_csv_upload
 from members.models import (
@@ -146,7 +147,7 @@ class OrientationForm(forms.Form):
 # Far more shares than any member holds, and small enough that the money they stand for
 # fits the ledger's amount column: a larger number is a field error, not a failed write.
 MAX_SHARES = 1_000_000
-MAX_SHARE_AMOUNT = Decimal(10**10)  # amount columns are max_digits=12, decimal_places=2
+MAX_SHARE_AMOUNT = Decimal(10**10)  # amount columns are max_digits=15, decimal_places=4
 
 
 class _ShareForm(forms.Form):
@@ -176,7 +177,7 @@ class ShareSubscribeForm(_ShareForm):
 
 class SharePaymentForm(_ShareForm):
     amount = forms.DecimalField(
-        label=_("Amount paid"), max_digits=12, decimal_places=2, min_value=0.01
+        label=_("Amount paid"), max_digits=15, decimal_places=4, min_value=0.01
     )
     reference = forms.CharField(label=_("Payment reference"), max_length=64, required=False)
 
@@ -247,6 +248,10 @@ class FeePlanForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        try:
+            check_minor_unit(cleaned.get("amount"), cleaned.get("currency", ""))
+        except forms.ValidationError as error:
+            self.add_error("amount", error)
         if self.instance.pk is None:
             return cleaned
         # Compared with the saved plan: the service refuses the same under a lock.
@@ -258,3 +263,11 @@ class FeePlanForm(forms.ModelForm):
         ):
             raise forms.ValidationError(FEE_PLAN_TERMS_FIXED)
         return cleaned
+
+
+class MemberEmailResendForm(forms.Form):
+    """Sending an email again; for an unknown outcome, staff confirm they checked first."""
+
+    checked = forms.BooleanField(
+        label=_("I checked that the recipient did not get it"), required=False
+    )

@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from clinic.delivery import EmailDelivery
+from clinic.money import CurrencyAmountsMixin
 
 
 class MemberStatus(models.TextChoices):
@@ -161,12 +162,14 @@ FEE_PLAN_PRICE_FIXED_MESSAGE = _(
 )
 
 
-class FeePlan(models.Model):
+class FeePlan(CurrencyAmountsMixin, models.Model):
     """A membership fee: a predictable amount per period. Sliding-scale tiers are plans too."""
+
+    MONEY_FIELDS = ("amount",)
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     amount = models.DecimalField(
-        _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal(0))]
+        _("amount"), max_digits=15, decimal_places=4, validators=[MinValueValidator(Decimal(0))]
     )
     currency = models.CharField(_("currency"), max_length=3, default="")
     period = models.CharField(_("period"), max_length=8, choices=FeePeriod.choices)
@@ -222,12 +225,14 @@ class FeePlanAssignment(models.Model):
         return f"{self.member}: {self.plan} from {self.valid_from}"
 
 
-class ShareClass(models.Model):
+class ShareClass(CurrencyAmountsMixin, models.Model):
     """A class of member shares, with the par value and minimum holding the rules set."""
+
+    MONEY_FIELDS = ("par_value",)
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     par_value = models.DecimalField(
-        _("par value"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal(0))]
+        _("par value"), max_digits=15, decimal_places=4, validators=[MinValueValidator(Decimal(0))]
     )
     currency = models.CharField(_("currency"), max_length=3, default="")
     minimum_holding = models.PositiveIntegerField(_("minimum holding per member"), default=1)
@@ -313,7 +318,7 @@ class ShareLedgerKind(models.TextChoices):
     REVERSAL = "reversal", _("Reversal")
 
 
-class ShareLedgerEntry(models.Model):
+class ShareLedgerEntry(CurrencyAmountsMixin, models.Model):
     """One line of the share register. Holdings and share capital are sums of these.
 
     ``quantity`` is signed: subscriptions and transfers in add shares, transfers out and
@@ -321,11 +326,13 @@ class ShareLedgerEntry(models.Model):
     redemption, negative). A correction is a reversal entry that negates another.
     """
 
+    MONEY_FIELDS = ("amount",)
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="share_entries")
     share_class = models.ForeignKey(ShareClass, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(_("kind"), max_length=16, choices=ShareLedgerKind.choices)
     quantity = models.IntegerField(_("shares"), default=0)
-    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=Decimal(0))
+    amount = models.DecimalField(_("amount"), max_digits=15, decimal_places=4, default=Decimal(0))
     currency = models.CharField(_("currency"), max_length=3)
     entry_date = models.DateField(_("date"), default=timezone.localdate)
     # Both sides of a transfer share one reference.

@@ -1,6 +1,7 @@
 """Reads of the member register. Other apps ask these; they never query members' tables."""
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,11 +25,14 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from clinic.money import quantize_money
 from members.models import (
+    CEASED_STATUSES,
     CURRENT_STATUSES,
     FeePlan,
     FeePlanAssignment,
     Member,
+    MemberEmail,
     MemberStatus,
     MemberStatusEvent,
     RegisterExport,
@@ -112,6 +116,49 @@ def is_in_good_standing(member: Member, *, on: datetime.date | None = None) -> b
     return members_in_good_standing(on=on).filter(pk=member.pk).exists()
 
 
+def membership_spans(
+    *, member_ids: Iterable[int]
+) -> dict[int, list[tuple[datetime.date, datetime.date | None]]]:
+    """Each member's memberships, oldest first, as (admitted, ceased) with ``None`` while
+    current, in one query whatever the number of members.
+
+    Read from the status history, not the member row: a readmitted member's row keeps only
+    the latest admission, and the days of the earlier membership are still membership days
+    (billing bills them). Members without history (an imported register) fall back to the
+    row's dates.
+    """
+    spans: dict[int, list[list]] = {}
+    rows = (
+        Member.objects.filter(pk__in=list(member_ids))
+        .values_list("pk", "admitted_on", "ceased_on", "status_events__from_status",
+                     "status_events__to_status", "status_events__effective_on")
+        .order_by("pk", "status_events__effective_on", "status_events__pk")
+    )  # fmt: skip
+    fallback: dict[int, tuple] = {}
+    for pk, admitted_on, ceased_on, from_status, to_status, effective_on in rows:
+        member_spans = spans.setdefault(pk, [])
+        if to_status is None:
+            fallback[pk] = (admitted_on, ceased_on)
+            continue
+        if not member_spans and from_status in CURRENT_STATUSES:
+            # The history starts during a membership (a register entered before it was
+            # kept): it began on the row's admission date, unless a readmission has since
+            # replaced that date, which leaves its start unknown.
+            known = admitted_on is not None and admitted_on <= effective_on
+            member_spans.append([admitted_on if known else datetime.date.min, None])
+        is_open = bool(member_spans) and member_spans[-1][1] is None
+        if to_status in CURRENT_STATUSES and from_status not in CURRENT_STATUSES:
+            # Admission (applicant -> active) starts a membership.
+            if not is_open:
+                member_spans.append([effective_on, None])
+        elif to_status in CEASED_STATUSES and is_open:
+            member_spans[-1][1] = effective_on
+    for pk, (admitted_on, ceased_on) in fallback.items():
+        if admitted_on is not None:
+            spans[pk] = [[admitted_on, ceased_on]]
+    return {pk: [(start, end) for start, end in v] for pk, v in spans.items()}
+
+
 def fee_plan_assignments_between(
     *, start: datetime.date, end: datetime.date
 ) -> QuerySet[FeePlanAssignment]:
@@ -139,7 +186,7 @@ def holdings_of(member: Member) -> list[dict]:
         {
             "share_class": classes[row["share_class"]],
             "shares": row["shares"],
-            "paid": row["paid"],
+            "paid": quantize_money(row["paid"], classes[row["share_class"]].currency),
             "value": classes[row["share_class"]].par_value * row["shares"],
         }
         for row in sorted(rows, key=lambda r: classes[r["share_class"]].name)
@@ -148,7 +195,7 @@ def holdings_of(member: Member) -> list[dict]:
 
 def share_capital() -> list[dict]:
     """Per share class: shares issued (the sum of every holding), their value, money paid in."""
-    return list(
+    classes = list(
         ShareClass.objects.annotate(
             shares=Coalesce(Sum("entries__quantity"), 0),
             paid=Coalesce(Sum("entries__amount"), Value(Decimal(0)), output_field=DecimalField()),
@@ -156,6 +203,11 @@ def share_capital() -> list[dict]:
         .annotate(value=F("shares") * F("par_value"))
         .order_by("name")
     )
+    for share_class in classes:
+        # Sums read back with the columns' four decimals; show the currency's own.
+        share_class.paid = quantize_money(share_class.paid, share_class.currency)
+        share_class.value = quantize_money(share_class.value, share_class.currency)
+    return classes
 
 
 def ledger_entries(*, member: Member | None = None) -> QuerySet[ShareLedgerEntry]:
@@ -334,3 +386,16 @@ def current_members() -> QuerySet[Member]:
     """Everyone who is a member today: admitted and not ceased, suspended and lapsed members
     included (they are still members; voting rights are a separate question)."""
     return Member.objects.filter(status__in=CURRENT_STATUSES, admitted_on__isnull=False)
+
+
+def member_emails(member: Member) -> QuerySet[MemberEmail]:
+    """The register's emails to this person (welcome, rejection, "already registered"),
+    newest first, for the member page's delivery list."""
+    return MemberEmail.objects.filter(Q(member=member) | Q(user_id=member.user_id)).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def member_email_for_admin(member: Member, pk: int) -> MemberEmail:
+    """One of ``member``'s emails; another person's email id is a 404."""
+    return get_object_or_404(member_emails(member), pk=pk)

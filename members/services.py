@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from clinic.delivery import deliver_once
+from clinic.delivery import DeliveryStatus, deliver_once, delivery_requeue
 from clinic.money import quantize_money
 from clinic.roles import Role, grant_role
 from members.models import (
@@ -374,6 +374,35 @@ def member_email_send(*, email_id: int, final_attempt: bool = False) -> MemberEm
         final_attempt=final_attempt,
     )
     return MemberEmail.objects.get(pk=email_id)
+
+
+MEMBER_EMAIL_CHECK_FIRST = _lazy(
+    "The outcome of this email is unknown: it may have reached the recipient. Check with "
+    "them that they did not get it, then confirm to send it again."
+)
+
+
+@transaction.atomic
+def member_email_resend(*, email_id: int, by, checked: bool = False) -> MemberEmail:
+    """Staff send again an email whose delivery failed (gave up) or is unknown.
+
+    An unknown outcome may have reached the mail server, so it is sent again only when
+    ``checked`` (staff confirm the recipient did not get it). The requeue is a conditional
+    update (``clinic.delivery.delivery_requeue``): an email queued, being sent or sent is
+    refused, so a double click or a stale page never sends a second copy.
+    """
+    from members import tasks
+
+    email = MemberEmail.objects.select_for_update().get(pk=email_id)
+    if email.status == DeliveryStatus.UNKNOWN and not checked:
+        raise ValidationError(MEMBER_EMAIL_CHECK_FIRST)
+    if not delivery_requeue(MemberEmail.objects.all(), email_id):
+        raise ValidationError(
+            _("This email is not failed or unknown; it cannot be sent again from here.")
+        )
+    transaction.on_commit(lambda: tasks.send_member_email.delay(email_id))
+    email.refresh_from_db()
+    return email
 
 
 # --- Member's own details ---------------------------------------------------------------
@@ -828,6 +857,16 @@ def share_certificate_render(*, certificate_id: int) -> None:
             return
         data = render_pdf("members/pdf/share_certificate.html", {"certificate": certificate})
         certificate.file.save(f"{certificate.number}.pdf", ContentFile(data), save=True)
+
+
+@transaction.atomic
+def share_certificate_file_lost(*, certificate_id: int, name: str) -> None:
+    """The certificate's stored PDF is gone from storage: forget it and render it again
+    (conditional on the name, so two downloads at once queue one rendering)."""
+    from members import tasks
+
+    if ShareCertificate.objects.filter(pk=certificate_id, file=name).update(file=""):
+        transaction.on_commit(lambda: tasks.render_share_certificate.delay(certificate_id))
 
 
 # --- The register -------------------------------------------------------------------------

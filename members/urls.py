@@ -28,6 +28,11 @@ urlpatterns = [
     path("register/import/", views.register_import, name="register_import"),
     path("register/<int:pk>/", views.member_detail, name="member_detail"),
     path("register/<int:pk>/status/", views.member_status, name="member_status"),
+    path(
+        "register/<int:pk>/emails/<int:email_pk>/resend/",
+        views.member_email_resend,
+        name="member_email_resend",
+    ),
     path("register/<int:pk>/plan/", views.member_plan, name="member_plan"),
     path("register/<int:pk>/orientation/", views.member_orientation, name="member_orientation"),
     path("register/<int:pk>/shares/<slug:action>/", views.member_shares, name="member_shares"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
 from clinic.csvexport import csv_writer
+from clinic.files import stored_file_response
 from clinic.roles import Role
 from members import forms, imports, selectors, services
 from members.models import FeePlan, RegisterExport, ShareClass, ShareLedgerEntry
@@ -146,13 +147,13 @@ def certificate_request(request: HttpRequest, share_class_pk: int) -> HttpRespon
 def certificate_download(request: HttpRequest, pk: int) -> FileResponse:
     member = selectors.member_for_user(request.user)
     certificate = selectors.certificate_for_member(member, pk)
-    if not certificate.file:
-        raise Http404
-    return FileResponse(
-        certificate.file.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        certificate.file,
         filename=f"share-certificate-{certificate.number}.pdf",
-        content_type="application/pdf",
+        regenerate=lambda: services.share_certificate_file_lost(
+            certificate_id=certificate.pk, name=certificate.file.name
+        ),
     )
 
 
@@ -250,6 +251,7 @@ def _member_page(request: HttpRequest, member, status: int = 200, **bound) -> Ht
         "payment_form": forms.SharePaymentForm(prefix="payment"),
         "transfer_form": forms.ShareTransferForm(prefix="transfer"),
         "redeem_form": forms.ShareRedeemForm(prefix="redeem"),
+        "member_emails": selectors.member_emails(member),
         **bound,
     }
     return render(request, "members/member_detail.html", context, status=status)
@@ -281,6 +283,23 @@ def _member_action(
             messages.success(request, done)
             return redirect("members:member_detail", pk=member.pk)
     return _member_page(request, member, status=400, **{form_name: form})
+
+
+@require_POST
+@role_required(ADMIN)
+def member_email_resend(request: HttpRequest, pk: int, email_pk: int) -> HttpResponse:
+    """Send again one of the member's emails whose delivery failed or is unknown."""
+    member = selectors.member_for_admin(pk)
+    email = selectors.member_email_for_admin(member, email_pk)
+    form = forms.MemberEmailResendForm(request.POST)
+    checked = form.is_valid() and form.cleaned_data["checked"]
+    try:
+        services.member_email_resend(email_id=email.pk, by=request.user, checked=checked)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The email is queued to be sent again."))
+    return redirect("members:member_detail", pk=member.pk)
 
 
 @require_POST
@@ -490,11 +509,8 @@ def register_exports(request: HttpRequest) -> HttpResponse:
 @role_required(ADMIN)
 def register_export_download(request: HttpRequest, pk: int) -> FileResponse:
     export = get_object_or_404(RegisterExport.objects.exclude(file=""), pk=pk)
-    return FileResponse(
-        export.file.open("rb"),
-        as_attachment=True,
-        filename=f"register-of-members-{export.requested_at:%Y-%m-%d}.pdf",
-        content_type="application/pdf",
+    return stored_file_response(
+        request, export.file, filename=f"register-of-members-{export.requested_at:%Y-%m-%d}.pdf"
     )
 
 

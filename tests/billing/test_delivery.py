@@ -30,7 +30,7 @@ def test_issuing_renders_the_pdf_and_emails_it_to_the_billing_contact(
         invoice.number,
         "2026-05-01",  # due date
         enrolment.member.full_name,
-        "30.00 EUR",
+        "€30.00",
         "Pay to IBAN XX00 TEST",
     ):
         assert expected in text

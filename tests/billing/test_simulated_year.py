@@ -673,8 +673,9 @@ class SimulatedYear(RuleBasedStateMachine):
         (within its dates) or on a monthly fee plan is on an invoice line.
 
         Not asked of days the rules leave unbilled on purpose: yearly plans (billed with
-        December), free plans, members with a plan in another currency (held), and members
-        admitted more than once (a late run after readmission bills the current membership).
+        December), free plans and members with a plan in another currency (held). A member
+        admitted more than once is billed for the days of every membership, whenever the
+        month's run is made.
         """
         if not self.fully_run:
             return
@@ -691,12 +692,14 @@ class SimulatedYear(RuleBasedStateMachine):
         for assignment in FeePlanAssignment.objects.select_related("plan"):
             plans[assignment.member_id].append(assignment)
         for member_id, spans in memberships.items():
-            if len(spans) != 1 or any(a.plan.currency != "EUR" for a in plans[member_id]):
+            if any(a.plan.currency != "EUR" for a in plans[member_id]):
                 continue
-            admitted, ceased = spans[0]
             for period in self.fully_run:
                 for day in _days(period, billing_rules.month_end(period)):
-                    if day < admitted or (ceased is not None and day > ceased):
+                    if not any(
+                        admitted <= day and (ceased is None or day <= ceased)
+                        for admitted, ceased in spans
+                    ):
                         continue
                     covered = any(
                         c.covered_from <= day

@@ -373,3 +373,133 @@ def test_a_hostile_register_import_is_row_errors_and_never_a_partial_write(admin
 def admin_client(client):
     client.force_login(user_with_role(Role.ADMINISTRATOR))
     return client
+
+
+# --- Every form POST: a rejected submission writes nothing -------------------------------
+
+# Roles that open the pages with forms, with the route matrix's records (each role's object
+# URLs carry records it may open, see test_route_matrix.SIDE).
+POSTING_ROLES = ("admin", "member_a", "clinician_in", "hub", "anchor_a")
+# Each form is posted with every field set to one of these; LONG runs the whole sweep.
+POSTED = SWEEP if LONG else ["\x00", "-1", "9999-12"]
+# Written on purpose whatever the submission: who was shown clinical content (a rejected
+# form's page shows it again) is recorded in the access log.
+EXPECTED_WRITES = {"arcs_accesslogentry"}
+FORM_TAG = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
+ACTION = re.compile(r'\baction="([^"]*)"', re.I)
+FIELD = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.I)
+
+
+def _app_tables() -> list[str]:
+    from django.apps import apps
+
+    return sorted(
+        model._meta.db_table
+        for app in APPS
+        for model in apps.get_app_config(app).get_models()
+        if model._meta.managed and not model._meta.proxy
+    )
+
+
+def table_checksums() -> tuple:
+    """Per table of the apps: row count and a hash of every row's contents, in one query
+    (so an UPDATE is seen, not only an INSERT or a DELETE)."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    # The models' own table names, quoted: nothing here comes from a request.
+    columns = ", ".join(
+        f"(SELECT count(*) || ':' || coalesce(sum(hashtext(t::text)::bigint), 0) "  # noqa: S608
+        f"FROM {quote(table)} t)"
+        for table in _app_tables()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}")
+        return tuple(zip(_app_tables(), cursor.fetchone(), strict=True))
+
+
+def post_forms(client, world: dict, role: str) -> dict[str, set[str]]:
+    """{action: field names} of every POST form on every page ``role`` opens, whose view is
+    one of the apps' (found by walking the URL patterns with the route matrix's records)."""
+    import html
+
+    from django.db import transaction
+    from django.urls import Resolver404, resolve
+
+    from tests.clinic.test_route_matrix import fill, route_for, url_kwargs, walk
+
+    found: dict[str, set[str]] = {}
+    for route_text, name, keys in walk(get_resolver().url_patterns):
+        if route_text.startswith("django-admin") or not name:
+            continue
+        path = fill(
+            route_text, url_kwargs(route_for(route_text, name), keys, role=role, world=world)
+        )
+        with transaction.atomic():
+            response = client.get(path)
+            transaction.set_rollback(True)
+        if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+            continue
+        for attributes, body in FORM_TAG.findall(response.content.decode()):
+            if 'method="post"' not in attributes.lower():
+                continue
+            action = ACTION.search(attributes)
+            action = html.unescape(action.group(1)) if action and action.group(1) else path
+            try:
+                view = resolve(action.split("?")[0]).func
+            except Resolver404:
+                continue
+            if view.__module__.split(".")[0] not in APPS:
+                continue
+            names = set(FIELD.findall(body)) - {"csrfmiddlewaretoken"}
+            found.setdefault(action, set()).update(names)
+    return found
+
+
+@pytest.fixture(scope="module")
+def matrix_world(django_db_setup, django_db_blocker, media_root):
+    """The route matrix's records, built once for the module and rolled back after it."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from tests.clinic.test_route_matrix import build_world
+
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media_root):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("role", POSTING_ROLES)
+def test_a_rejected_form_post_changes_no_table(matrix_world, role):
+    """Every form on every page, posted with hostile values in every field: when the
+    submission is not accepted (no redirect), no table of the apps has changed."""
+    from django.db import transaction
+    from django.test import Client
+
+    client = Client()
+    client.force_login(matrix_world["users"][role])
+    forms_found = post_forms(client, matrix_world, role)
+    assert forms_found, f"{role} sees no form"
+    for action, names in sorted(forms_found.items()):
+        for value in POSTED:
+            with transaction.atomic():
+                before = table_checksums()
+                response = client.post(action, dict.fromkeys(names, value))
+                after = table_checksums()
+                transaction.set_rollback(True)
+            if response.status_code in (301, 302, 303):
+                continue  # accepted (or refused with a message on the next page)
+            changed = [
+                b[0]
+                for b, a in zip(before, after, strict=True)
+                if b != a and b[0] not in EXPECTED_WRITES
+            ]
+            assert not changed, (
+                f"{role}: POST {action} with {value[:20]!r} answered "
+                f"{response.status_code} but changed {changed}"
+            )

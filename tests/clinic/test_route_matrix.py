@@ -31,7 +31,7 @@ from careteam.models import TeamRole
 from clinic.roles import Role
 from governance import services as governance_services
 from governance.models import DeliveryChannel, MeetingDocument, NoticeDelivery, PostalNoticeBatch
-from members.models import RegisterExport, ShareCertificate
+from members.models import MemberEmail, MemberEmailKind, RegisterExport, ShareCertificate
 from tests.arcs.factories import (
     ArcFactory,
     CareTeamAssignmentFactory,
@@ -113,6 +113,9 @@ def _side(*, member, clinician, anchor, share_class) -> dict:
         "enrolment": EnrolmentFactory(contract=contract, member=member, covered_from=RUN_DAY),
         "_covered": EnrolmentFactory(contract=contract),
         "ledger_entry": entry,
+        "member_email": MemberEmail.objects.create(
+            kind=MemberEmailKind.WELCOME, user=member.user, member=member, recipient="a@b.example"
+        ),
         "certificate": ShareCertificate.objects.create(
             member=member,
             share_class=share_class,
@@ -202,6 +205,7 @@ KEYWORD_KINDS = {
     "document_pk": "document",
     "delivery_pk": "delivery",
     "batch_pk": "batch",
+    "email_pk": "member_email",
 }
 # Keyword arguments that are not record ids.
 KEYWORD_VALUES = {
@@ -366,6 +370,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("members:register_import", "admin"),
     Route("members:member_detail", "admin", pk="member"),
     Route("members:member_status", "admin", pk="member", post=400, post_only="outer"),
+    # A queued email is refused: back to the member page with the reason.
+    Route("members:member_email_resend", "admin", pk="member", post=302, post_only="outer"),
     Route("members:member_plan", "admin", pk="member", post=400, post_only="outer"),
     Route("members:member_orientation", "admin", pk="member", post=400, post_only="outer"),
     Route("members:member_shares", "admin", pk="member", post=400, post_only="outer"),
