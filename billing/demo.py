@@ -75,12 +75,16 @@ def seed() -> None:
     today = timezone.localdate()
     older = rules.previous_month(rules.previous_month(rules.previous_month(today)))
     newer = rules.next_month(older)
+    # The contract's and the members' invoices of a month are issued by one run on the
+    # first of the next month, as the monthly run does: numbers follow issue dates in the
+    # series, so issuing September's fees after October's contract invoice would date them
+    # in November and the late payers would not yet be past the grace days.
     for period in (older, newer):
         services.invoice_run(
             period=period,
             today=rules.next_month(period),
             contract_ids=[contract.pk],
-            include_members=False,
+            include_members=True,
         )
     paid = Invoice.objects.filter(contract=contract, period=older).first()
     if paid and paid.status not in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
@@ -98,16 +102,12 @@ def seed() -> None:
 
 
 def _seed_member_fees(today: datetime.date) -> None:
-    """Three months of fee invoices: the two older ones paid (except by the late payers,
-    whose oldest is overdue beyond the grace days), last month's just issued and open."""
+    """Last month's fee invoices, just issued and open, and the two older months (issued by
+    the monthly runs in ``seed``) paid, except by the late payers, whose oldest is overdue
+    beyond the grace days."""
     last = rules.previous_month(today)
     middle = rules.previous_month(last)
     oldest = rules.previous_month(middle)
-    for period in (oldest, middle):
-        # Issued on the first of the next month, as the monthly run does.
-        services.invoice_run(
-            period=period, today=rules.next_month(period), contract_ids=[], include_members=True
-        )
     # Last month's fees are issued today, so they are not yet due when the demo starts.
     services.invoice_run(period=last, today=today, contract_ids=[], include_members=True)
     unpaid = (
