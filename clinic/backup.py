@@ -350,8 +350,8 @@ def backup_create(*, directory: Path, log: Callable[[str], None] = lambda _line:
     media_root = Path(settings.MEDIA_ROOT)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".backup-") as work:
         dump = Path(work) / DUMP_FILES[engine]
-        # The database first, then the media: a file is stored before the row that names
-        # it is committed, so every file a row in the dump names is already on disk.
+        # The database first, then the media: the clinic stores a file before it commits
+        # the row naming it, so the files the dump's rows name are on disk by now.
         database = _pg_backup(dump) if engine == "postgresql" else _sqlite_backup(dump)
         database.update(engine=engine, file=dump.name, sha256=_sha256_file(dump))
         log(f"Database: {len(database['tables'])} tables, {sum(database['tables'].values())} rows.")

@@ -7,10 +7,13 @@ a wrong restore would not pass.
 
 import hashlib
 import io
+import itertools
 import json
 import secrets
 import sqlite3
 import tarfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -104,17 +107,47 @@ def test_the_demo_cooperative_is_restored_whole_and_serves_a_member(databases, t
     source_files = media_checksums(source_media)
     assert len(source_files) == 4
     assert source_counts["public.billing_invoice"] > 0
-    name = source.connect().execute(
-        "SELECT first_name, last_name FROM clinic_user WHERE email = 'member@demo.coop'"
-    )
-    first_name, last_name = name.fetchone()
+    with source.connect() as db:
+        first_name, last_name = db.execute(
+            "SELECT first_name, last_name FROM clinic_user WHERE email = 'member@demo.coop'"
+        ).fetchone()
 
-    run("backup", env=source_env)
+    # The clinic keeps working during the backup: sessions are written all along.
+    writing = threading.Event()
+    stop = threading.Event()
+
+    def write_sessions() -> None:
+        with source.connect() as db:
+            for number in itertools.count():
+                if stop.is_set():
+                    return
+                db.execute(
+                    "INSERT INTO django_session (session_key, session_data, expire_date) "
+                    "VALUES (%s, '', now() + interval '1 day')",
+                    [f"during-backup-{number}"],
+                )
+                writing.set()
+                time.sleep(0.005)
+
+    writer = threading.Thread(target=write_sessions)
+    writer.start()
+    writing.wait(timeout=30)
+    try:
+        run("backup", env=source_env)
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    sessions = "public.django_session"
+    sessions_after = source.row_counts()[sessions]
+
     (archive,) = backups.glob("clinic-*.tar.gz")
     assert archive.stat().st_mode & 0o077 == 0, "the archive is readable by others"
     manifest = manifest_of(archive)
-    assert manifest["database"]["tables"] == source_counts
-    assert {name: entry["sha256"] for name, entry in manifest["media"].items()} == source_files
+    backed_up = manifest["database"]["tables"]
+    # Sessions written before the snapshot are in it, those written after are not...
+    assert source_counts[sessions] < backed_up[sessions] < sessions_after
+    assert {**backed_up, sessions: 0} == {**source_counts, sessions: 0}
+    assert {path: entry["sha256"] for path, entry in manifest["media"].items()} == source_files
 
     target = databases("backup_target")
     target_media = tmp_path / "media-target"
@@ -122,8 +155,15 @@ def test_the_demo_cooperative_is_restored_whole_and_serves_a_member(databases, t
     output = run("restore", str(archive), env=target_env)
     assert "row count of every table" in output
     assert "SHA-256 of every media file" in output
-    assert target.row_counts() == source_counts
+    # ...and the dump holds exactly the rows the manifest counted.
+    assert target.row_counts() == backed_up
     assert media_checksums(target_media) == source_files
+    with target.connect() as db:
+        stored_pdfs = [
+            row[0] for row in db.execute("SELECT pdf FROM billing_invoice WHERE pdf <> ''")
+        ]
+    assert len(stored_pdfs) == 3
+    assert all((target_media / path).is_file() for path in stored_pdfs)
 
     # The restored database keeps its append-only triggers.
     with target.connect() as db, pytest.raises(Exception, match="immutable"):
@@ -136,7 +176,7 @@ def test_the_demo_cooperative_is_restored_whole_and_serves_a_member(databases, t
 
     # A second restore into the now non-empty target is refused and changes nothing...
     after_login = target.row_counts()
-    assert after_login["public.django_session"] == source_counts["public.django_session"] + 1
+    assert after_login[sessions] == backed_up[sessions] + 1
     refused = manage("restore", str(archive), env=target_env)
     assert refused.returncode != 0
     assert "is not empty" in refused.stderr
@@ -148,7 +188,7 @@ def test_the_demo_cooperative_is_restored_whole_and_serves_a_member(databases, t
         db.execute("INSERT INTO clinic_workerheartbeat (hostname, seen_at) VALUES ('x', now())")
     (target_media / "stray.txt").write_text("not in the backup")
     run("restore", "--force", str(archive), env=target_env)
-    assert target.row_counts() == source_counts
+    assert target.row_counts() == backed_up
     assert media_checksums(target_media) == source_files
 
 
@@ -241,3 +281,14 @@ def test_a_damaged_archive_is_refused_before_anything_is_restored(sqlite_backup,
     assert "does not match its checksum" in refused.stderr
     assert not sqlite_counts(tmp_path / "restored.sqlite3")
     assert not (tmp_path / "media-restored").exists()
+
+
+def test_pg_dump_older_than_the_server_or_missing_is_refused_naming_the_package():
+    from clinic.backup import BackupError, postgresql_tool
+
+    path, major = postgresql_tool("pg_dump", at_least=1)
+    assert Path(path).name == "pg_dump" and major >= 1
+    with pytest.raises(BackupError, match=rf"pg_dump {major} .* install postgresql-client-99"):
+        postgresql_tool("pg_dump", at_least=99)
+    with pytest.raises(BackupError, match=r"pg_dumpx is not installed: .*postgresql-client"):
+        postgresql_tool("pg_dumpx", at_least=15)

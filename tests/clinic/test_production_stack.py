@@ -158,6 +158,7 @@ def test_the_production_stack_serves_a_member_and_runs_beat_jobs_then_stops_clea
     )
     # Collecting the static files takes the longest: run it beside the migrations.
     collect = run_script("collectstatic", env=env, log=tmp_path / "collectstatic.log")
+    processes.append(collect)
     finish("migrate", env=env, log=tmp_path / "migrate.log")
     member_env = {key: value for key, value in env.items() if key != "CLINIC_ENV"}
     member = subprocess.run(  # noqa: S603 (our own manage.py)
@@ -173,10 +174,11 @@ def test_the_production_stack_serves_a_member_and_runs_beat_jobs_then_stops_clea
 
     started_at = time.time()
     logs = {name: tmp_path / f"{name}.log" for name in ("start-web", "start-worker", "start-beat")}
-    for name, log in logs.items():
-        processes.append(run_script(name, env=env, log=log))
-    web, worker, beat = processes
-    watched = [(name, process, logs[name]) for name, process in zip(logs, processes, strict=True)]
+    web, worker, beat = (run_script(name, env=env, log=log) for name, log in logs.items())
+    processes += [web, worker, beat]
+    watched = [
+        (name, process, logs[name]) for name, process in zip(logs, (web, worker, beat), strict=True)
+    ]
     wait_until(lambda: serving(port), timeout=60, what="gunicorn", processes=watched)
 
     proxy = Proxy(port)
