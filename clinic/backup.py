@@ -316,6 +316,10 @@ def _sqlite_tables() -> list[str]:
     db = sqlite3.connect(path)
     try:
         return list(_sqlite_counts(db))
+    except sqlite3.DatabaseError as error:
+        raise BackupError(
+            f"{path} is not an SQLite database ({error}): restore elsewhere."
+        ) from error
     finally:
         db.close()
 

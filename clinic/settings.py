@@ -374,6 +374,14 @@ STORAGES = {
     },
 }
 
+# Source maps (most of Bootstrap's bytes) are fetched only by browser developer tools:
+# not compressing them halves the time `bin/collectstatic` takes.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf",
+    "flv", "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg",
+    "webm", "wmv", "map",
+)  # fmt: skip
+
 # --- Security --------------------------------------------------------------------------
 
 # No inline script anywhere: every page's JavaScript comes from our own static files.
