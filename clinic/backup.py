@@ -13,7 +13,6 @@ Used by ``manage.py backup`` and ``manage.py restore`` (``make backup``, ``make 
 
 from __future__ import annotations
 
-import datetime
 import glob
 import hashlib
 import io
@@ -25,6 +24,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -381,7 +381,7 @@ def backup_create(*, directory: Path, log: Callable[[str], None] = lambda _line:
                 data = json.dumps(manifest, indent=2, sort_keys=True).encode()
                 info = tarfile.TarInfo(MANIFEST)
                 info.size = len(data)
-                info.mtime = int(datetime.datetime.now().timestamp())
+                info.mtime = int(time.time())
                 info.mode = 0o600
                 tar.addfile(info, io.BytesIO(data))
             # Only a complete archive gets its final name.
