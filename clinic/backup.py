@@ -164,24 +164,31 @@ def postgresql_tool(name: str, *, at_least: int) -> tuple[str, int]:
     return path, major
 
 
-def _pg_tables(cursor) -> list[str]:
+TABLES = ["r", "p"]
+# Everything that makes a database not empty: tables, views, sequences, foreign tables.
+RELATIONS = ["r", "p", "v", "m", "S", "f"]
+
+
+def _pg_relations(cursor, kinds: list[str]) -> list[str]:
+    """Schema-qualified, quoted names of the user relations of these ``relkind``s."""
     cursor.execute(
         """
         SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p')
+        WHERE c.relkind::text = ANY(%s)
           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND n.nspname NOT LIKE 'pg\\_toast%%'
           AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
         ORDER BY 1
-        """
+        """,
+        [kinds],
     )
     return [row[0] for row in cursor.fetchall()]
 
 
 def _pg_counts(cursor) -> dict[str, int]:
     counts = {}
-    for table in _pg_tables(cursor):
+    for table in _pg_relations(cursor, TABLES):
         # The name comes from the catalogue, quoted by quote_ident above.
         cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608  # nosec B608
         counts[table] = cursor.fetchone()[0]
@@ -227,24 +234,9 @@ def _pg_backup(dump: Path) -> dict:
     return {"server_major": server_major, "pg_dump_major": tool_major, "tables": tables}
 
 
-def _pg_relations(cursor) -> list[str]:
-    cursor.execute(
-        """
-        SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\\_toast%%'
-          AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
-        ORDER BY 1
-        """
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
 def _pg_database_clear() -> None:
     with connection.cursor() as cursor:
-        if _pg_relations(cursor):
+        if _pg_relations(cursor, RELATIONS):
             # Everything the clinic keeps is in the public schema (tables, sequences and
             # the append-only trigger functions); dropping it is the one statement that
             # removes them all, triggers included (DROP is not TRUNCATE).
@@ -454,7 +446,7 @@ def _fail_on(differences: list[str], what: str) -> None:
 def _database_contents(engine: str) -> list[str]:
     if engine == "postgresql":
         with connection.cursor() as cursor:
-            return _pg_relations(cursor)
+            return _pg_relations(cursor, RELATIONS)
     return _sqlite_tables()
 
 
