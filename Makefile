@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Security lint of the application code: any finding of medium severity or above fails.
 BANDIT := $(BIN)/bandit -q -r clinic members careteam arcs billing governance -x "*/migrations/*" --severity-level medium
 
-.PHONY: run test bench lint format lock audit assets worker beat
+.PHONY: run test bench lint format lock audit assets worker beat backup restore
 
 run: $(VENV)/.runtime assets
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { echo "WeasyPrint cannot load its system libraries: install Pango (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)." >&2; exit 1; }
@@ -31,10 +31,22 @@ format:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 worker:
-	$(BIN)/celery -A clinic worker --loglevel=info
+	bin/start-worker
 
 beat:
-	$(BIN)/celery -A clinic beat --loglevel=info
+	bin/start-beat
+
+# One archive of the database and the media in BACKUP_DIR (default var/backups); see
+# README, "Backup and restore". Uses the same environment (DATABASE_URL, MEDIA_ROOT) as the site.
+backup:
+	@test -x $(BIN)/python || { echo "No $(VENV): run make run (or create it) first." >&2; exit 1; }
+	$(BIN)/python manage.py backup
+
+# make restore FILE=var/backups/clinic-....tar.gz [FORCE=1]
+restore:
+	@test -n "$(FILE)" || { echo "Usage: make restore FILE=path/to/clinic-YYYYmmdd-HHMMSS.tar.gz [FORCE=1]" >&2; exit 1; }
+	@test -x $(BIN)/python || { echo "No $(VENV): run make run (or create it) first." >&2; exit 1; }
+	$(BIN)/python manage.py restore "$(FILE)" $(if $(filter 1 yes true,$(FORCE)),--force)
 
 # Known vulnerabilities in the locked dependencies. It asks an advisory service over the
 # network, which a CI machine may not reach, so it is not part of `make test`.

@@ -174,3 +174,95 @@ class DatabaseRelay:
         self._closed = True
         self.take_down()
         self.listener.close()
+
+
+class FreshDatabase:
+    """A new, empty database on the test's PostgreSQL server, dropped afterwards.
+
+    For processes that must not touch the pytest test database: a backup's source and
+    restore target, the production stack.
+    """
+
+    def __init__(self, settings_dict: dict, *, label: str) -> None:
+        self.server = {
+            "host": settings_dict["HOST"],
+            "port": settings_dict["PORT"],
+            "user": settings_dict["USER"],
+            "password": settings_dict["PASSWORD"] or None,
+        }
+        self.name = f"clinic_{label}_{uuid.uuid4().hex[:8]}"
+        password = f":{settings_dict['PASSWORD']}" if settings_dict["PASSWORD"] else ""
+        self.url = (
+            f"postgres://{settings_dict['USER']}{password}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT']}/{self.name}"
+        )
+
+    def _admin(self):
+        import psycopg
+
+        return psycopg.connect(dbname="postgres", autocommit=True, **self.server)
+
+    def connect(self):
+        import psycopg
+
+        return psycopg.connect(dbname=self.name, autocommit=True, **self.server)
+
+    def create(self) -> "FreshDatabase":
+        from psycopg import sql
+
+        with self._admin() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+        return self
+
+    def drop(self) -> None:
+        from psycopg import sql
+
+        with self._admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
+
+    def row_counts(self) -> dict[str, int]:
+        """Every table's row count, read by the test itself (not by the code under test)."""
+        from psycopg import sql
+
+        with self.connect() as db:
+            tables = db.execute(
+                "SELECT schemaname, tablename FROM pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+            ).fetchall()
+            return {
+                f"{schema}.{table}": db.execute(
+                    sql.SQL("SELECT count(*) FROM {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(table)
+                    )
+                ).fetchone()[0]
+                for schema, table in tables
+            }
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The test's environment without the test database or Redis, plus ``overrides``.
+
+    A process started with it uses only what the test gives it: without REDIS_URL its
+    Celery tasks run in-process instead of reaching the session's worker.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CLINIC_ENV", "MEDIA_ROOT", "STATIC_ROOT"}
+    }
+    return {**env, **overrides}
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python manage.py ARGS`` in its own process."""
+    return subprocess.run(  # noqa: S603 (our own manage.py)
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
