@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DecimalField,
     Exists,
     F,
@@ -31,6 +32,8 @@ from members.models import (
     Member,
     MemberStatus,
     MemberStatusEvent,
+    OrientationRegistration,
+    OrientationSession,
     RegisterExport,
     ShareCertificate,
     ShareClass,
@@ -334,3 +337,39 @@ def current_members() -> QuerySet[Member]:
     """Everyone who is a member today: admitted and not ceased, suspended and lapsed members
     included (they are still members; voting rights are a separate question)."""
     return Member.objects.filter(status__in=CURRENT_STATUSES, admitted_on__isnull=False)
+
+
+# --- Orientation sessions -----------------------------------------------------------------
+
+
+def _with_places(sessions: QuerySet[OrientationSession]) -> QuerySet[OrientationSession]:
+    return sessions.annotate(registered=Count("registrations")).annotate(
+        places_left=F("capacity") - F("registered")
+    )
+
+
+def upcoming_orientation_sessions(*, limit: int = 3) -> list[OrientationSession]:
+    """The next sessions that have not started, with ``registered`` and ``places_left``
+    (full ones included: the home says they are full rather than hiding them)."""
+    sessions = OrientationSession.objects.filter(starts_at__gt=timezone.now())
+    return list(_with_places(sessions).order_by("starts_at", "pk")[:limit])
+
+
+def orientation_session_open(pk: int) -> OrientationSession:
+    """A session people may still register for (404 for a past or unknown one)."""
+    return get_object_or_404(
+        _with_places(OrientationSession.objects.filter(starts_at__gt=timezone.now())), pk=pk
+    )
+
+
+def orientation_sessions_for_admin() -> QuerySet[OrientationSession]:
+    """Every session, the coming ones first, with their counts."""
+    return _with_places(OrientationSession.objects.all()).order_by("-starts_at", "-pk")
+
+
+def orientation_session_for_admin(pk: int) -> OrientationSession:
+    return get_object_or_404(_with_places(OrientationSession.objects.all()), pk=pk)
+
+
+def orientation_registrations(session: OrientationSession) -> QuerySet[OrientationRegistration]:
+    return session.registrations.order_by("registered_at", "pk")
