@@ -416,6 +416,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("careteam:notifications_read", "clinical-list", post=302, post_only="outer"),
     Route("arcs:my_care_arc", "member"),
     Route("arcs:my_fhir_export", "member"),
+    Route("arcs:my_care_summary", "member"),
+    Route("arcs:my_care_summary_pdf", "member"),
     Route("arcs:member_fhir_export", "hub"),
     Route("arcs:arc_create", "clinical"),
     Route("arcs:members_without_arc", "hub"),
