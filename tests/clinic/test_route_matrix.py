@@ -291,6 +291,8 @@ VERDICTS = {
     "admin": {"admin": "ok"},
     "anchor": {"anchor_a": "ok", "anchor_b": "ok"},
     "anchor-record": {"anchor_a": "not-found", "anchor_b": "not-found"},
+    # The value report: any contract for the office, the contact's own organization's only.
+    "admin-or-anchor-record": {"admin": "ok", "anchor_a": "not-found", "anchor_b": "not-found"},
     # Django's admin sends everyone but a superuser to its own login page.
     "django-admin": {**dict.fromkeys(ROLES[1:], "redirect"), "superuser": "ok"},
 }
@@ -436,6 +438,7 @@ ROUTES: dict[str, Route] = _routes(
     Route("arcs:plan_item_remove", "clinical", pk="arc"),
     Route("billing:contract", "anchor"),
     Route("billing:anchor_contract", "anchor-record", pk="contract"),
+    Route("billing:anchor_roster", "anchor-record", pk="contract"),
     # Nobody is shown another's invoice; the administrator's 404 is "PDF not prepared".
     Route("billing:invoice_pdf", "billing-record", pk="invoice"),
     Route("billing:credit_note_pdf", "billing-record", pk="credit_note"),
@@ -448,7 +451,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:contract_edit", "admin", pk="contract", ok=302),  # an active contract
     Route("billing:contract_transition", "admin", pk="contract", post=302, post_only="inner"),
     Route("billing:roster_import", "admin", pk="contract"),
-    Route("billing:value_report", "admin", pk="contract"),
+    Route("billing:value_report", "admin-or-anchor-record", pk="contract"),
+    Route("billing:value_report_pdf", "admin-or-anchor-record", pk="contract"),
     Route("billing:enrolment_end", "admin", pk="enrolment", post=302, post_only="inner"),
     Route("billing:invoice_list", "admin"),
     Route("billing:run_invoicing", "admin"),
