@@ -147,6 +147,12 @@ class Member(models.Model):
     def language(self) -> str:
         return self.preferred_language or settings.LANGUAGE_CODE
 
+    @property
+    def language_name(self) -> str:
+        """The language the member reads the clinic in, by name ("English"), never a code:
+        the clinic's default when they chose none."""
+        return str(dict(settings.LANGUAGES).get(self.language, self.language))
+
 
 class FeePeriod(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
