@@ -1,5 +1,8 @@
 """The pages for people who are not members yet, the member's care summary and the anchor
-contact's portal fit a 360 px phone without the page scrolling sideways."""
+contact's portal fit a 360 px phone without the page scrolling sideways, and pass
+axe-core's automated accessibility rules."""
+
+import json
 
 import pytest
 from django.core.management import call_command
@@ -7,6 +10,7 @@ from playwright.sync_api import Browser
 
 from billing.models import DirectCareContract
 from members.models import OrientationSession
+from tests.clinic.test_accessibility import axe_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,7 +32,7 @@ def _log_in(page, base: str, email: str) -> None:
     page.wait_for_load_state()
 
 
-def test_public_member_and_anchor_pages_fit_a_phone(live_server, browser: Browser):
+def test_public_member_and_anchor_pages_fit_a_phone_and_pass_axe(live_server, browser: Browser):
     call_command("seed_demo")
     session = OrientationSession.objects.order_by("starts_at").first()
     contract = DirectCareContract.objects.filter(anchor__contacts__email="anchor@demo.coop")[0]
@@ -47,9 +51,11 @@ def test_public_member_and_anchor_pages_fit_a_phone(live_server, browser: Browse
             "/care/interest/",
         ],
     }
-    context = browser.new_context(viewport=PHONE)
+    # The CSP is bypassed only so that the checker can be injected into the page.
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
     page = context.new_page()
     too_wide = {}
+    violations = []
     for email, paths in pages.items():
         if email:
             _log_in(page, base, email)
@@ -58,6 +64,8 @@ def test_public_member_and_anchor_pages_fit_a_phone(live_server, browser: Browse
             assert response.status == 200, path
             if (overflow := _overflow(page)) > 0:
                 too_wide[f"{email} {path}"] = 360 + overflow
+            violations += axe_violations(page)
         context.clear_cookies()
     context.close()
     assert too_wide == {}
+    assert violations == [], json.dumps(violations, indent=1)
