@@ -203,13 +203,9 @@ def consultations_filtered(
 
 
 def disciplines() -> QuerySet[Discipline]:
-    """The disciplines the clinic works with, by name."""
+    """The disciplines the clinic works with (the ones it starts with and any it adds), by
+    name."""
     return Discipline.objects.order_by("name")
-
-
-def disciplines_practised() -> QuerySet[Discipline]:
-    """The disciplines with at least one practitioner at the clinic today."""
-    return disciplines().filter(Exists(Practitioner.objects.filter(discipline=OuterRef("pk"))))
 
 
 def interests(*, status: str = "") -> QuerySet[ExpressionOfInterest]:

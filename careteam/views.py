@@ -473,7 +473,7 @@ def practise_here(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "careteam/practise_here.html",
-        {"form": form, "disciplines": list(selectors.disciplines_practised())},
+        {"form": form, "disciplines": list(selectors.disciplines())},
         status=status,
     )
 

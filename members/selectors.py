@@ -372,4 +372,12 @@ def orientation_session_for_admin(pk: int) -> OrientationSession:
 
 
 def orientation_registrations(session: OrientationSession) -> QuerySet[OrientationRegistration]:
-    return session.registrations.order_by("registered_at", "pk")
+    """The session's registrations, each with the member who has that address, if any
+    (``member_pk``) and the date their attendance at an orientation was recorded
+    (``attended_on``): the office records attendance on the member's own record, which the
+    register's "not yet at orientation" filter reads."""
+    member = Member.objects.filter(user__email__iexact=OuterRef("email"))
+    return session.registrations.annotate(
+        member_pk=Subquery(member.values("pk")[:1]),
+        attended_on=Subquery(member.values("orientation_attended_on")[:1]),
+    ).order_by("registered_at", "pk")

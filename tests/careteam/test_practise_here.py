@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from careteam import services
-from careteam.models import ExpressionOfInterest, InterestAnswer, InterestStatus
+from careteam.models import Discipline, ExpressionOfInterest, InterestAnswer, InterestStatus
 from clinic.delivery import DeliveryStatus
 from clinic.roles import Role
 from tests.arcs.factories import discipline, hub_practitioner
@@ -29,14 +29,13 @@ def interest_data(**overrides) -> dict:
     }
 
 
-def test_page_names_the_disciplines_practised_and_the_arc_and_hub_model(client):
-    PractitionerFactory(discipline=discipline("nutrition"))
-    PractitionerFactory(discipline=discipline("physical-therapy"))
+def test_page_names_the_clinics_disciplines_and_the_arc_and_hub_model(client):
+    Discipline.objects.create(slug="speech-therapy", name="Speech therapy")
     page = client.get(reverse("practise_here")).content.decode()
-    assert "Nutrition" in page and "Physical therapy" in page
-    # Disciplines nobody practises yet are offered in the form but not listed as practised.
     listed = page.split('id="disciplines"')[1].split("</section>")[0]
-    assert "Chiropractic" not in listed
+    for name in Discipline.objects.values_list("name", flat=True):
+        assert f"<li>{name}</li>" in listed
+    assert "<li>Speech therapy</li>" in listed
     assert "arc of care" in page and "hub coordinator" in page
 
 

@@ -207,6 +207,16 @@ def test_administrators_add_sessions_and_see_who_registered(client):
     page = client.get(response["Location"]).content.decode()
     assert "Ines Duarte" in page and "i@example.org" in page
     assert "1 person of 15 places" in page
+    assert "not a member yet" in page
+    # A member who registered is linked to their record, where attendance is recorded.
+    member = MemberFactory(user__email="Rosa@example.org")
+    services.orientation_register(session_id=session.pk, name="Rosa", email="rosa@example.org")
+    page = client.get(response["Location"]).content.decode()
+    assert reverse("members:member_detail", args=[member.pk]) in page
+    assert "record attendance" in page
+    services.member_record_orientation(member=member, attended_on=timezone.localdate())
+    page = client.get(response["Location"]).content.decode()
+    assert "orientation recorded" in page
     listing = client.get(reverse("members:orientation_sessions")).content.decode()
     assert "Community room" in listing
 
