@@ -41,6 +41,8 @@ RECORD_ROUTES: dict[str, tuple[str, str]] = {
     "billing:anchor_contract": ("contract", "pk"),
     "billing:contract_detail": ("contract", "pk"),
     "billing:value_report": ("contract", "pk"),
+    "billing:value_report_pdf": ("contract", "pk"),
+    "billing:anchor_roster": ("contract", "pk"),
     "members:certificate_download": ("share_certificate", "pk"),
     "members:member_detail": ("member", "pk"),
 }

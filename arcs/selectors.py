@@ -470,3 +470,46 @@ def interventions_needing_owner(
         .select_related("arc__member__user", "discipline", "practitioner__user")
         .order_by("starts_on", "pk")
     )
+
+
+# --- The member's own pages ----------------------------------------------------------------
+
+
+def arcs_shown_to_member(user, member) -> list[Arc]:
+    """The member's own arcs as their pages show them: never drafts, open ones first ("where
+    I am"), finished ones after as history. Scoped by ``arcs_visible_to``."""
+    arcs = list(
+        arcs_visible_to(user)
+        .filter(member=member)
+        .exclude(status=ArcStatus.DRAFT)
+        .order_by("status", "-created_at")
+    )
+    arcs.sort(key=lambda arc: arc.status not in OPEN_STATUSES)
+    return arcs
+
+
+@dataclass
+class ArcSummary:
+    arc: Arc
+    phase: Phase | None
+    upcoming: list
+    goals: list[GoalProgress]
+    notes: list
+
+
+def member_care_summary(user, member) -> list[ArcSummary]:
+    """What the member's care summary says of each arc: only what their own pages show
+    (no drafts, shared notes only)."""
+    summaries = []
+    for arc in arcs_shown_to_member(user, member):
+        arc = arc_with_plan(arc, shared_notes_only=True)
+        summaries.append(
+            ArcSummary(
+                arc=arc,
+                phase=current_phase(arc),
+                upcoming=upcoming_interventions(arc),
+                goals=goal_progress(arc),
+                notes=list(arc.notes.all()),
+            )
+        )
+    return summaries

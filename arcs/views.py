@@ -91,14 +91,7 @@ def _clinician_fragment(request: HttpRequest, arc, template: str, **extra) -> Ht
 @role_required(Role.MEMBER)
 def my_care_arc(request: HttpRequest) -> HttpResponse:
     member = member_for_user(request.user)
-    arcs = list(
-        selectors.arcs_visible_to(request.user)
-        .filter(member=member)
-        .exclude(status=ArcStatus.DRAFT)
-        .order_by("status", "-created_at")
-    )
-    # Open arcs first: that is "where I am"; finished ones follow as history.
-    arcs.sort(key=lambda arc: arc.status not in (ArcStatus.ACTIVE, ArcStatus.ON_HOLD))
+    arcs = selectors.arcs_shown_to_member(request.user, member)
     for arc in arcs:
         _log_view(request, arc, "my care arc")
     return render(
@@ -110,6 +103,53 @@ def my_care_arc(request: HttpRequest) -> HttpResponse:
             "team": list(care_team_of(member)),
         },
     )
+
+
+def _care_summary_context(request: HttpRequest, *, action: str, detail: str) -> dict:
+    member = member_for_user(request.user)
+    services.access_log_record(
+        user=request.user,
+        member_id=member.pk,
+        action=action,
+        record_type="care_summary",
+        record_id=member.pk,
+        detail=detail,
+    )
+    return {
+        "member": member,
+        "summaries": selectors.member_care_summary(request.user, member),
+        "team": list(care_team_of(member)),
+        "today": timezone.localdate(),
+    }
+
+
+@role_required(Role.MEMBER)
+def my_care_summary(request: HttpRequest) -> HttpResponse:
+    """A readable summary of my care, laid out to print."""
+    context = _care_summary_context(request, action=AccessAction.VIEW, detail="care summary")
+    response = render(request, "arcs/care_summary.html", context)
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@role_required(Role.MEMBER)
+def my_care_summary_pdf(request: HttpRequest) -> HttpResponse:
+    """The same summary as a PDF.
+
+    Rendered while the member waits rather than by a worker into stored media: a stored
+    copy of clinical content would need its own access control and retention, and one
+    member's summary is a page or two.
+    """
+    from clinic.pdf import render_pdf
+
+    context = _care_summary_context(request, action=AccessAction.EXPORT, detail="care summary PDF")
+    response = HttpResponse(
+        render_pdf("arcs/pdf/care_summary.html", context), content_type="application/pdf"
+    )
+    filename = f"care-summary-{timezone.localdate().isoformat()}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @role_required(Role.MEMBER)

@@ -879,3 +879,49 @@ def anchor_value_report(
         difference=(previous_spend - total_billed) if previous_spend is not None else None,
         quarters=outcomes,
     )
+
+
+# --- The anchor contact's portal ---------------------------------------------------------------
+
+
+def value_report_contract_for_user(user, pk: int) -> DirectCareContract:
+    """The contract whose value report ``user`` may read: any, for an administrator; their
+    own organization's, for an anchor contact (404 for another's)."""
+    if has_role(user, Role.ADMINISTRATOR):
+        return contract_detail(pk)
+    return get_object_or_404(anchor_contracts_for_user(user).prefetch_related("enrolments"), pk=pk)
+
+
+def contract_roster(contract: DirectCareContract) -> QuerySet[CoverEnrolment]:
+    """The people a contract covers, by name, with their cover dates: nothing clinical."""
+    return contract.enrolments.select_related("member__user").order_by(
+        "member__user__last_name", "member__user__first_name", "covered_from", "pk"
+    )
+
+
+@dataclass
+class Outstanding:
+    """What a payer still owes on a set of invoices, and which of them are overdue."""
+
+    balances: dict[str, Decimal]
+    overdue: list[Invoice]
+    unpaid: list[Invoice]
+
+
+def contract_outstanding(contract: DirectCareContract, *, today: datetime.date) -> Outstanding:
+    """The contract's unpaid invoices with their balances (one query), overdue ones first."""
+    unpaid = [
+        invoice
+        for invoice in with_amounts(contract.invoices.filter(status__in=UNPAID_STATUSES)).order_by(
+            "due_date", "number"
+        )
+        if balance_of(invoice) > 0
+    ]
+    for invoice in unpaid:
+        invoice.balance = balance_of(invoice)
+        invoice.days_overdue = max((today - invoice.due_date).days, 0)
+    return Outstanding(
+        balances=balances_by_currency(unpaid),
+        overdue=[invoice for invoice in unpaid if invoice.due_date < today],
+        unpaid=unpaid,
+    )

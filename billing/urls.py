@@ -6,6 +6,7 @@ app_name = "billing"
 urlpatterns = [
     path("contract/", views.contract, name="contract"),
     path("contract/<int:pk>/", views.anchor_contract, name="anchor_contract"),
+    path("contract/<int:pk>/people/", views.anchor_roster, name="anchor_roster"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("credit-notes/<int:pk>/pdf/", views.credit_note_pdf, name="credit_note_pdf"),
     path("anchors/", views.anchor_list, name="anchor_list"),
@@ -20,6 +21,7 @@ urlpatterns = [
     ),
     path("contracts/<int:pk>/roster/", views.roster_import, name="roster_import"),
     path("contracts/<int:pk>/value/", views.value_report, name="value_report"),
+    path("contracts/<int:pk>/value.pdf", views.value_report_pdf, name="value_report_pdf"),
     path("cover/<int:pk>/end/", views.enrolment_end, name="enrolment_end"),
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/run/", views.run_invoicing, name="run_invoicing"),

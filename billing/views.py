@@ -2,6 +2,7 @@ import csv
 import datetime
 
 from allauth.account.decorators import reauthentication_required
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from billing import forms, rules, selectors, services, tasks
+from billing import charts, forms, rules, selectors, services, tasks
 from billing.models import (
     AnchorOrganization,
     ContractStatus,
@@ -53,16 +54,34 @@ def contract(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ANCHOR_CONTACT)
 def anchor_contract(request: HttpRequest, pk: int) -> HttpResponse:
+    """One contract for its anchor contact: what is owed and how to pay, the covered
+    headcount per month (chart and table), and the invoices."""
     contract = selectors.anchor_contract_for_user(request.user, pk)
-    headcount = selectors.headcount_by_month(contract, until=timezone.localdate())
+    today = timezone.localdate()
+    headcount = selectors.headcount_by_month(contract, until=today)
     invoices = _page(
         request, selectors.with_amounts(contract.invoices.all()).order_by("-period", "-number")
     )
     return render(
         request,
         "billing/anchor_contract.html",
-        {"contract": contract, "headcount": headcount, "invoices": invoices},
+        {
+            "contract": contract,
+            "headcount": headcount,
+            "chart": charts.headcount_chart(headcount, chart_id=f"headcount-{contract.pk}"),
+            "outstanding": selectors.contract_outstanding(contract, today=today),
+            "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
+            "invoices": invoices,
+        },
     )
+
+
+@role_required(Role.ANCHOR_CONTACT)
+def anchor_roster(request: HttpRequest, pk: int) -> HttpResponse:
+    """The people the contract covers: names and cover dates, nothing clinical."""
+    contract = selectors.anchor_contract_for_user(request.user, pk)
+    roster = _page(request, selectors.contract_roster(contract))
+    return render(request, "billing/anchor_roster.html", {"contract": contract, "roster": roster})
 
 
 # --- Documents, for everyone allowed ---------------------------------------------------------
@@ -538,9 +557,36 @@ def federation_statement_pdf(request: HttpRequest) -> FileResponse:
     )
 
 
-@role_required(Role.ADMINISTRATOR)
+@role_required(Role.ADMINISTRATOR, Role.ANCHOR_CONTACT)
 def value_report(request: HttpRequest, pk: int) -> HttpResponse:
-    contract = selectors.contract_detail(pk)
+    """What the anchor bought and the care delivered, in aggregates: for the office, and
+    for the anchor's own contacts (another organization's contract is a 404)."""
+    contract = selectors.value_report_contract_for_user(request.user, pk)
+    report, form = _value_report(request, contract)
+    return render(request, "billing/value_report.html", {"report": report, "form": form})
+
+
+@role_required(Role.ADMINISTRATOR, Role.ANCHOR_CONTACT)
+def value_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The value report as a PDF, for the months asked for on the page.
+
+    Rendered while the person waits: a page of aggregates, different for every choice of
+    months, that there is no point in keeping.
+    """
+    from clinic.pdf import render_pdf
+
+    contract = selectors.value_report_contract_for_user(request.user, pk)
+    report, _form = _value_report(request, contract)
+    response = HttpResponse(
+        render_pdf("billing/pdf/value_report.html", {"report": report}),
+        content_type="application/pdf",
+    )
+    filename = f"value-report-{contract.reference}-{report.start:%Y-%m}-{report.end:%Y-%m}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _value_report(request: HttpRequest, contract):
     # By default, the last four quarters up to the last invoiced month: billed and previous
     # spend then compare the same months, and care is counted per whole quarter.
     last_period = contract.invoices.order_by("-period").values_list("period", flat=True).first()
@@ -554,5 +600,4 @@ def value_report(request: HttpRequest, pk: int) -> HttpResponse:
     start, end = default_start, default_end
     if form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    report = selectors.anchor_value_report(contract=contract, start=start, end=end)
-    return render(request, "billing/value_report.html", {"report": report, "form": form})
+    return selectors.anchor_value_report(contract=contract, start=start, end=end), form

@@ -1,8 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from careteam.models import ConsultationRequest, Discipline, Practitioner, TeamRole
-from careteam.selectors import practitioners
+from careteam.models import (
+    ConsultationRequest,
+    Discipline,
+    InterestStatus,
+    Practitioner,
+    TeamRole,
+)
+from careteam.selectors import disciplines, practitioners
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):
@@ -59,3 +65,51 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = practitioners()
+
+
+class InterestForm(forms.Form):
+    """A practitioner's expression of interest, from the public "Practise here" page."""
+
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(label=_("Email"))
+    discipline = forms.ModelChoiceField(
+        label=_("Your discipline"),
+        queryset=Discipline.objects.none(),
+        required=False,
+        empty_label=_("Another discipline (say which in your message)"),
+    )
+    message = forms.CharField(
+        label=_("Your message"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Your experience, how you like to work, and when you could start."),
+    )
+    # A honeypot: hidden from people (and from assistive technology), filled by form-filling
+    # robots. A form that arrives with it filled is dropped without saying so.
+    website = forms.CharField(label=_("Leave this empty"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["discipline"].queryset = disciplines()
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+
+class InterestAnswerForm(forms.Form):
+    text = forms.CharField(
+        label=_("Answer"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Emailed to the person as written, with their message quoted below."),
+    )
+
+
+class InterestFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("All")), *InterestStatus.choices],
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )

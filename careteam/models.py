@@ -201,3 +201,77 @@ class Notification(EmailDelivery):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.recipient}"
+
+
+class InterestStatus(models.TextChoices):
+    NEW = "new", _("New")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+# The moves ``services.interest_answer`` and ``services.interest_close`` make.
+INTEREST_TRANSITIONS: dict[str, frozenset[str]] = {
+    InterestStatus.NEW: frozenset({InterestStatus.ANSWERED, InterestStatus.CLOSED}),
+    InterestStatus.ANSWERED: frozenset({InterestStatus.CLOSED}),
+    InterestStatus.CLOSED: frozenset(),
+}
+
+
+class ExpressionOfInterest(models.Model):
+    """A practitioner who would like to work at the clinic, from the public "Practise here"
+    page. The hub coordinator (who holds the care teams together) and the administrators
+    (who employ people) read and answer it."""
+
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    # Blank: a discipline the clinic does not work with yet.
+    discipline = models.ForeignKey(
+        Discipline,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("discipline"),
+    )
+    message = models.TextField(_("message"))
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=InterestStatus.choices, default=InterestStatus.NEW
+    )
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("expression of interest")
+        verbose_name_plural = _("expressions of interest")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class InterestAnswer(EmailDelivery):
+    """The clinic's answer to an expression of interest, and its delivery by email.
+
+    One per expression of interest (the one-to-one key), so the answer is emailed once
+    whatever the retries.
+    """
+
+    expression = models.OneToOneField(
+        ExpressionOfInterest, on_delete=models.PROTECT, related_name="answer"
+    )
+    text = models.TextField(_("answer"))
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(_("answered"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("answer to an expression of interest")
+
+    def __str__(self) -> str:
+        return f"Answer to {self.expression}"

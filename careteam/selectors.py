@@ -6,6 +6,8 @@ from careteam.models import (
     CareTeamAssignment,
     ConsultationRequest,
     ConsultationStatus,
+    Discipline,
+    ExpressionOfInterest,
     Notification,
     NotificationKind,
     Practitioner,
@@ -195,3 +197,31 @@ def consultations_filtered(
             Q(to_practitioner_id=practitioner_id) | Q(requested_by_id=practitioner_id)
         )
     return consultations
+
+
+# --- The public "Practise here" page and expressions of interest ---------------------------
+
+
+def disciplines() -> QuerySet[Discipline]:
+    """The disciplines the clinic works with (the ones it starts with and any it adds), by
+    name."""
+    return Discipline.objects.order_by("name")
+
+
+def interests(*, status: str = "") -> QuerySet[ExpressionOfInterest]:
+    """Expressions of interest, newest first, optionally of one status."""
+    rows = ExpressionOfInterest.objects.select_related("discipline")
+    if status:
+        rows = rows.filter(status=status)
+    return rows.order_by("-created_at", "-pk")
+
+
+def interest_detail(pk: int) -> ExpressionOfInterest:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        ExpressionOfInterest.objects.select_related(
+            "discipline", "closed_by", "answer__answered_by"
+        ),
+        pk=pk,
+    )

@@ -9,10 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from careteam.models import (
+    INTEREST_TRANSITIONS,
     CareTeamAssignment,
     ConsultationRequest,
     ConsultationStatus,
     Discipline,
+    ExpressionOfInterest,
+    InterestAnswer,
+    InterestStatus,
     Notification,
     NotificationKind,
     Practitioner,
@@ -360,4 +364,95 @@ def notification_email_send(*, notification_id: int, final_attempt: bool = False
         )
     return deliver_once(
         rows, notification_id, build=_notification_email, final_attempt=final_attempt
+    )
+
+
+# --- Expressions of interest from practitioners ---------------------------------------------
+
+
+@transaction.atomic
+def interest_submit(
+    *, name: str, email: str, discipline: Discipline | None, message: str, language: str = ""
+) -> ExpressionOfInterest:
+    """Record a practitioner's expression of interest for the hub coordinator and the
+    administrators to read and answer (a record, not only an email)."""
+    return ExpressionOfInterest.objects.create(
+        name=name.strip(),
+        email=email.strip(),
+        discipline=discipline,
+        message=message.strip(),
+        language=language,
+    )
+
+
+def _interest_locked(expression_id: int, *, to: str) -> ExpressionOfInterest:
+    expression = ExpressionOfInterest.objects.select_for_update().get(pk=expression_id)
+    if to not in INTEREST_TRANSITIONS[expression.status]:
+        raise ValidationError(
+            _("This expression of interest is %(status)s already.")
+            % {"status": expression.get_status_display().lower()}
+        )
+    return expression
+
+
+def interest_answer(*, expression_id: int, text: str, answered_by) -> InterestAnswer:
+    """Answer a new expression of interest: the answer is kept and emailed to the person.
+
+    The row is locked while its status is checked, so two staff answering at once give
+    one answer and one email; the other is told it was answered already.
+    """
+    from careteam import tasks
+
+    text = text.strip()
+    if not text:
+        raise ValidationError(_("Write the answer to send."))
+    with transaction.atomic():
+        expression = _interest_locked(expression_id, to=InterestStatus.ANSWERED)
+        answer = InterestAnswer.objects.create(
+            expression=expression, text=text, answered_by=answered_by
+        )
+        expression.status = InterestStatus.ANSWERED
+        expression.save(update_fields=["status"])
+        answer_id = answer.pk
+        transaction.on_commit(lambda: tasks.send_interest_answer.delay(answer_id))
+    return answer
+
+
+@transaction.atomic
+def interest_close(*, expression_id: int, closed_by) -> ExpressionOfInterest:
+    """Close an expression of interest (answered, or one that needs no answer)."""
+    expression = _interest_locked(expression_id, to=InterestStatus.CLOSED)
+    expression.status = InterestStatus.CLOSED
+    expression.closed_at = timezone.now()
+    expression.closed_by = closed_by
+    expression.save(update_fields=["status", "closed_at", "closed_by"])
+    return expression
+
+
+def _interest_answer_message(answer: InterestAnswer):
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    expression = answer.expression
+    context = {
+        "answer": answer,
+        "expression": expression,
+        "CLINIC_NAME": settings.CLINIC_NAME,
+        "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
+    }
+    with translation.override(expression.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("careteam/email/interest_answer_subject.txt", context).strip()
+        body = render_to_string("careteam/email/interest_answer.txt", context)
+    return EmailMessage(subject=subject, body=body, to=[expression.email])
+
+
+def interest_answer_send(*, answer_id: int, final_attempt: bool = False) -> str:
+    """Email one answer at most once (``clinic.delivery.deliver_once``)."""
+    return deliver_once(
+        InterestAnswer.objects.select_related("expression"),
+        answer_id,
+        build=_interest_answer_message,
+        final_attempt=final_attempt,
     )

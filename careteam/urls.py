@@ -13,6 +13,9 @@ urlpatterns = [
     path("consultations/", views.consultation_list, name="consultation_list"),
     path("consultations/<int:pk>/", views.consultation_detail, name="consultation_detail"),
     path("consultations/<int:pk>/close/", views.consultation_close, name="consultation_close"),
+    path("interest/", views.interest_list, name="interest_list"),
+    path("interest/<int:pk>/", views.interest_detail, name="interest_detail"),
+    path("interest/<int:pk>/close/", views.interest_close, name="interest_close"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path(
         "notifications/<int:pk>/resend/",

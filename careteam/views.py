@@ -1,5 +1,7 @@
 import datetime
+from urllib.parse import urlencode
 
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -16,12 +18,21 @@ from arcs import selectors as arc_selectors
 from arcs import services as arc_services
 from arcs.models import AccessAction
 from careteam import selectors, services
-from careteam.forms import AnswerForm, AssignForm, ConsultationForm, DashboardFilterForm
+from careteam.forms import (
+    AnswerForm,
+    AssignForm,
+    ConsultationForm,
+    DashboardFilterForm,
+    InterestAnswerForm,
+    InterestFilterForm,
+    InterestForm,
+)
 from careteam.models import (
     CareTeamAssignment,
     ConsultationRequest,
     ConsultationStatus,
     Discipline,
+    InterestStatus,
     Practitioner,
     TeamRole,
 )
@@ -427,3 +438,106 @@ def notification_email_resend(request: HttpRequest, pk: int) -> HttpResponse:
 def notifications_read(request: HttpRequest) -> HttpResponse:
     services.notifications_mark_read(user=request.user)
     return redirect("careteam:caseload")
+
+
+# --- Practise here: the public page and the expressions of interest ------------------------
+
+
+def practise_here(request: HttpRequest) -> HttpResponse:
+    """For practitioners: the disciplines, the arc-of-care and hub model, and a form to say
+    they would like to work here."""
+    form = InterestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.is_spam:
+            # The robot is thanked like a person, so it learns nothing; nothing is stored.
+            return redirect("practise_thanks")
+        data = form.cleaned_data
+        if not ratelimit.consume(request, action="interest") or not ratelimit.consume(
+            request, action="interest_address", key=data["email"].strip().lower()
+        ):
+            messages.error(
+                request, _("Too many messages were sent from here. Please try again later.")
+            )
+            status = 429
+        else:
+            services.interest_submit(
+                name=data["name"],
+                email=data["email"],
+                discipline=data["discipline"],
+                message=data["message"],
+                language=translation.get_language() or "",
+            )
+            return redirect("practise_thanks")
+    else:
+        status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "careteam/practise_here.html",
+        {"form": form, "disciplines": list(selectors.disciplines())},
+        status=status,
+    )
+
+
+def practise_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "careteam/practise_thanks.html")
+
+
+INTEREST_READERS = (Role.HUB_COORDINATOR, Role.ADMINISTRATOR)
+
+
+@role_required(*INTEREST_READERS)
+def interest_list(request: HttpRequest) -> HttpResponse:
+    filters = InterestFilterForm(request.GET or None)
+    status = filters.cleaned_data["status"] if filters.is_valid() else ""
+    page = Paginator(selectors.interests(status=status), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "careteam/interest_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "status_label": _status_label(status),
+            "query": urlencode({"status": status}) if status else "",
+        },
+    )
+
+
+def _status_label(status: str) -> str:
+    return str(InterestStatus(status).label) if status else ""
+
+
+@role_required(*INTEREST_READERS)
+def interest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    expression = selectors.interest_detail(pk)
+    form = InterestAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.interest_answer(
+                expression_id=expression.pk,
+                text=form.cleaned_data["text"],
+                answered_by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Your answer is saved and is being emailed."))
+        return redirect("careteam:interest_detail", expression.pk)
+    return render(
+        request,
+        "careteam/interest_detail.html",
+        {"expression": expression, "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_POST
+@role_required(*INTEREST_READERS)
+def interest_close(request: HttpRequest, pk: int) -> HttpResponse:
+    expression = selectors.interest_detail(pk)
+    try:
+        services.interest_close(expression_id=expression.pk, closed_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The expression of interest is closed."))
+    return redirect("careteam:interest_detail", expression.pk)

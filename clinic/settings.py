@@ -334,6 +334,12 @@ ACCOUNT_RATE_LIMITS = {
     # The public application form, per client and per email address.
     "join": env.str("CLINIC_JOIN_RATE_LIMIT", default="10/h/ip"),
     "join_address": env.str("CLINIC_JOIN_ADDRESS_RATE_LIMIT", default="3/h/key"),
+    # The public orientation registration and the practitioners' expression of interest,
+    # counted the same way: per client, and per address so neither fills a mailbox.
+    "orientation": env.str("CLINIC_ORIENTATION_RATE_LIMIT", default="10/h/ip"),
+    "orientation_address": env.str("CLINIC_ORIENTATION_ADDRESS_RATE_LIMIT", default="3/h/key"),
+    "interest": env.str("CLINIC_INTEREST_RATE_LIMIT", default="5/h/ip"),
+    "interest_address": env.str("CLINIC_INTEREST_ADDRESS_RATE_LIMIT", default="2/h/key"),
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "clinic.adapters.ClinicMFAAdapter"

@@ -25,7 +25,14 @@ HOME_URLS: dict[Role, str] = {
 
 def landing(request: HttpRequest) -> HttpResponse:
     """The clinic's front door: what it is, what joining costs, and the ways to take part."""
-    return render(request, "clinic/landing.html", members_selectors.membership_costs())
+    return render(
+        request,
+        "clinic/landing.html",
+        {
+            **members_selectors.membership_costs(),
+            "orientation_sessions": members_selectors.upcoming_orientation_sessions(),
+        },
+    )
 
 
 def build_one(request: HttpRequest) -> HttpResponse:

@@ -20,6 +20,7 @@ from members.models import (
     Member,
     MemberStatus,
     MemberStatusEvent,
+    OrientationSession,
     PaymentMethod,
     ShareClass,
     ShareLedgerEntry,
@@ -91,6 +92,7 @@ def seed() -> None:
             reason="Fee unpaid for three months; no reply to reminders.",
             on=timezone.localdate() - datetime.timedelta(days=30),
         )
+    _seed_orientation_sessions(admin)
     for email, first, last, method, organization in APPLICANTS:
         if not get_user_model().objects.filter(email=email).exists():
             services.member_apply(
@@ -182,5 +184,23 @@ def _seed_shares(member: Member, share_class: ShareClass, admin) -> None:
             currency=share_class.currency,
             entry_date=on + datetime.timedelta(days=3),
             reference=f"DEMO-{member.number:03d}",
+            created_by=admin,
+        )
+
+
+def _seed_orientation_sessions(admin) -> None:
+    """Two coming orientation sessions for the home page, unless some are planned already
+    (so running the seed again adds none)."""
+    if OrientationSession.objects.filter(starts_at__gt=timezone.now()).exists():
+        return
+    today = timezone.localdate()
+    for weeks, place in ((2, "Community room, 1 Commons Lane"), (6, "Library annex, Mill Street")):
+        day = today + datetime.timedelta(weeks=weeks)
+        starts_at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(18, 30)))
+        services.orientation_session_create(
+            starts_at=starts_at,
+            ends_at=starts_at + datetime.timedelta(hours=2),
+            place=place,
+            capacity=20,
             created_by=admin,
         )

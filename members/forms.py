@@ -271,3 +271,24 @@ class MemberEmailResendForm(forms.Form):
     checked = forms.BooleanField(
         label=_("I checked that the recipient did not get it"), required=False
     )
+
+
+class _DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class OrientationSessionForm(forms.Form):
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=_DateTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=_DateTimeInput())
+    place = forms.CharField(label=_("Place"), max_length=200)
+    capacity = forms.IntegerField(label=_("Places"), min_value=1, max_value=10_000)
+
+
+class OrientationRegistrationForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(
+        label=_("Email"), help_text=_("We send the confirmation and calendar entry here.")
+    )

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -146,6 +147,12 @@ class Member(models.Model):
     @property
     def language(self) -> str:
         return self.preferred_language or settings.LANGUAGE_CODE
+
+    @property
+    def language_name(self) -> str:
+        """The language the member reads the clinic in, by name ("English"), never a code:
+        the clinic's default when they chose none."""
+        return str(dict(settings.LANGUAGES).get(self.language, self.language))
 
 
 class FeePeriod(models.TextChoices):
@@ -521,3 +528,70 @@ class MemberEmail(EmailDelivery):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient}"
+
+
+class OrientationSession(models.Model):
+    """A cooperative-education session for new and prospective members.
+
+    Members record that they attended on their own record (``Member.orientation_attended_on``,
+    which the register's "missed orientation" filter reads); a session is what the public
+    home offers and what people register for, with or without an account.
+    """
+
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    place = models.CharField(_("place"), max_length=200)
+    capacity = models.PositiveIntegerField(_("places"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("orientation session")
+        verbose_name_plural = _("orientation sessions")
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="orientation_session_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1), name="orientation_session_has_places"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.starts_at):%Y-%m-%d %H:%M} {self.place}"
+
+
+class OrientationRegistration(EmailDelivery):
+    """One person's place at a session, and the delivery of its confirmation email.
+
+    The confirmation is this row's delivery state, so there is exactly one per
+    registration; one registration per address and session (case-insensitive).
+    """
+
+    session = models.ForeignKey(
+        OrientationSession, on_delete=models.PROTECT, related_name="registrations"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    # The language the person registered in: the confirmation is written in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("orientation registration")
+        verbose_name_plural = _("orientation registrations")
+        ordering = ["registered_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                models.F("session"),
+                Lower("email"),
+                name="one_orientation_registration_per_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}> ({self.session})"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DecimalField,
     Exists,
     F,
@@ -35,6 +36,8 @@ from members.models import (
     MemberEmail,
     MemberStatus,
     MemberStatusEvent,
+    OrientationRegistration,
+    OrientationSession,
     RegisterExport,
     ShareCertificate,
     ShareClass,
@@ -399,3 +402,47 @@ def member_emails(member: Member) -> QuerySet[MemberEmail]:
 def member_email_for_admin(member: Member, pk: int) -> MemberEmail:
     """One of ``member``'s emails; another person's email id is a 404."""
     return get_object_or_404(member_emails(member), pk=pk)
+
+
+# --- Orientation sessions -----------------------------------------------------------------
+
+
+def _with_places(sessions: QuerySet[OrientationSession]) -> QuerySet[OrientationSession]:
+    return sessions.annotate(registered=Count("registrations")).annotate(
+        places_left=F("capacity") - F("registered")
+    )
+
+
+def upcoming_orientation_sessions(*, limit: int = 3) -> list[OrientationSession]:
+    """The next sessions that have not started, with ``registered`` and ``places_left``
+    (full ones included: the home says they are full rather than hiding them)."""
+    sessions = OrientationSession.objects.filter(starts_at__gt=timezone.now())
+    return list(_with_places(sessions).order_by("starts_at", "pk")[:limit])
+
+
+def orientation_session_open(pk: int) -> OrientationSession:
+    """A session people may still register for (404 for a past or unknown one)."""
+    return get_object_or_404(
+        _with_places(OrientationSession.objects.filter(starts_at__gt=timezone.now())), pk=pk
+    )
+
+
+def orientation_sessions_for_admin() -> QuerySet[OrientationSession]:
+    """Every session, the coming ones first, with their counts."""
+    return _with_places(OrientationSession.objects.all()).order_by("-starts_at", "-pk")
+
+
+def orientation_session_for_admin(pk: int) -> OrientationSession:
+    return get_object_or_404(_with_places(OrientationSession.objects.all()), pk=pk)
+
+
+def orientation_registrations(session: OrientationSession) -> QuerySet[OrientationRegistration]:
+    """The session's registrations, each with the member who has that address, if any
+    (``member_pk``) and the date their attendance at an orientation was recorded
+    (``attended_on``): the office records attendance on the member's own record, which the
+    register's "not yet at orientation" filter reads."""
+    member = Member.objects.filter(user__email__iexact=OuterRef("email"))
+    return session.registrations.annotate(
+        member_pk=Subquery(member.values("pk")[:1]),
+        attended_on=Subquery(member.values("orientation_attended_on")[:1]),
+    ).order_by("registered_at", "pk")

@@ -34,6 +34,8 @@ from members.models import (
     MemberStatus,
     MemberStatusEvent,
     NoticeDelivery,
+    OrientationRegistration,
+    OrientationSession,
     PaymentMethod,
     RegisterExport,
     ShareCertificate,
@@ -962,3 +964,117 @@ def member_import(*, text: str, by, base_url: str) -> list[Member]:
             )
         admitted.append(member_approve(member=member, by=by, base_url=base_url, on=row.admitted_on))
     return admitted
+
+
+# --- Orientation sessions -----------------------------------------------------------------
+
+
+@transaction.atomic
+def orientation_session_create(
+    *,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    place: str,
+    capacity: int,
+    created_by=None,
+) -> OrientationSession:
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("The session must end after it starts.")})
+    if starts_at <= timezone.now():
+        raise ValidationError({"starts_at": _("The session must start in the future.")})
+    return OrientationSession.objects.create(
+        starts_at=starts_at, ends_at=ends_at, place=place, capacity=capacity, created_by=created_by
+    )
+
+
+def orientation_register(
+    *, session_id: int, name: str, email: str, language: str = ""
+) -> OrientationRegistration:
+    """Give a person a place at a session and queue its confirmation email.
+
+    The session row is locked while the places are counted, so two people taking the last
+    place at once cannot both get it. The same address registering again gets the place it
+    already has, and no second email.
+    """
+    email = email.strip()
+    with transaction.atomic():
+        session = OrientationSession.objects.select_for_update().get(pk=session_id)
+        existing = OrientationRegistration.objects.filter(
+            session=session, email__iexact=email
+        ).first()
+        if existing is not None:
+            return existing
+        if session.starts_at <= timezone.now():
+            raise ValidationError(_("This session has already started."))
+        if session.registrations.count() >= session.capacity:
+            raise ValidationError(_("This session is full. Please choose another one."))
+        registration = OrientationRegistration.objects.create(
+            session=session, name=name.strip(), email=email, language=language
+        )
+        registration_id = registration.pk
+
+        from members import tasks
+
+        transaction.on_commit(lambda: tasks.send_orientation_confirmation.delay(registration_id))
+    return registration
+
+
+def orientation_calendar(registration: OrientationRegistration) -> bytes:
+    """The session as an iCalendar event the person can add to their calendar."""
+    import icalendar
+
+    from clinic import links
+
+    session = registration.session
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Orientation//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = icalendar.Event()
+    # One event per session (not per registration): registering twice shows one entry.
+    event.add("uid", f"orientation-{session.pk}@{links.site_domain()}")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", timezone.localtime(session.starts_at))
+    event.add("dtend", timezone.localtime(session.ends_at))
+    event.add("summary", _("Orientation session: %(clinic)s") % {"clinic": settings.CLINIC_NAME})
+    event.add("location", session.place)
+    event.add("url", links.absolute("/"))
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def _orientation_message(registration: OrientationRegistration):
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    language = registration.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "registration": registration,
+            "session": registration.session,
+            "CLINIC_NAME": settings.CLINIC_NAME,
+            "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
+        }
+        subject = render_to_string(
+            "members/email/orientation_confirmation_subject.txt", context
+        ).strip()
+        body = render_to_string("members/email/orientation_confirmation.txt", context)
+        ics = orientation_calendar(registration)
+    message = EmailMessage(subject=subject, body=body, to=[registration.email])
+    message.attach("orientation.ics", ics, "text/calendar")
+    return message
+
+
+def orientation_confirmation_send(
+    *, registration_id: int, final_attempt: bool = False
+) -> OrientationRegistration:
+    """Send a registration's confirmation at most once (``clinic.delivery.deliver_once``)."""
+    deliver_once(
+        OrientationRegistration.objects.select_related("session"),
+        registration_id,
+        build=_orientation_message,
+        final_attempt=final_attempt,
+    )
+    return OrientationRegistration.objects.get(pk=registration_id)

@@ -42,3 +42,18 @@ def render_share_certificate(certificate_id: int) -> None:
 @shared_task
 def render_register_pdf(export_id: int) -> None:
     services.register_export_render(export_id=export_id)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_orientation_confirmation(self, registration_id: int) -> None:
+    """Send one orientation registration's confirmation (with its .ics) at most once."""
+    services.orientation_confirmation_send(
+        registration_id=registration_id, final_attempt=self.request.retries >= self.max_retries
+    )

@@ -36,6 +36,12 @@ urlpatterns = [
     path("register/<int:pk>/plan/", views.member_plan, name="member_plan"),
     path("register/<int:pk>/orientation/", views.member_orientation, name="member_orientation"),
     path("register/<int:pk>/shares/<slug:action>/", views.member_shares, name="member_shares"),
+    path("orientation/", views.orientation_sessions, name="orientation_sessions"),
+    path(
+        "orientation/<int:pk>/",
+        views.orientation_session_detail,
+        name="orientation_session_detail",
+    ),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/<int:pk>/reverse/", views.ledger_reverse, name="ledger_reverse"),
     path("plans/", views.fee_plans, name="fee_plans"),

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -79,6 +79,45 @@ def join(request: HttpRequest) -> HttpResponse:
 
 def join_done(request: HttpRequest) -> HttpResponse:
     return render(request, "members/join_done.html")
+
+
+def orientation_register(request: HttpRequest, pk: int) -> HttpResponse:
+    """Register for an orientation session by name and email: no account needed."""
+    session = selectors.orientation_session_open(pk)
+    form = forms.OrientationRegistrationForm(request.POST or None)
+    context = {"session": session, "form": form}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        # As on the join form: per client and per address, so that the confirmation email
+        # cannot be used to fill someone's mailbox.
+        if not ratelimit.consume(request, action="orientation") or not ratelimit.consume(
+            request, action="orientation_address", key=data["email"].strip().lower()
+        ):
+            messages.error(
+                request, _("Too many registrations were sent from here. Please try again later.")
+            )
+            return render(request, "members/orientation_register.html", context, status=429)
+        try:
+            services.orientation_register(
+                session_id=session.pk,
+                name=data["name"],
+                email=data["email"],
+                language=translation.get_language() or "",
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return render(request, "members/orientation_register.html", context, status=409)
+        return redirect("orientation_registered")
+    return render(
+        request,
+        "members/orientation_register.html",
+        context,
+        status=400 if form.is_bound else 200,
+    )
+
+
+def orientation_registered(request: HttpRequest) -> HttpResponse:
+    return render(request, "members/orientation_registered.html")
 
 
 def rules(request: HttpRequest) -> HttpResponse:
@@ -589,4 +628,45 @@ def fee_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "members/fee_plan_edit.html",
         {"plan": plan, "plan_name": saved_name, "form": form},
         status=400 if form.is_bound else 200,
+    )
+
+
+# --- Orientation sessions (administrators) -------------------------------------------------
+
+
+@role_required(ADMIN)
+def orientation_sessions(request: HttpRequest) -> HttpResponse:
+    """The sessions, and a form to add one."""
+    form = forms.OrientationSessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.orientation_session_create(
+                **form.cleaned_data, created_by=request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The orientation session is added."))
+            return redirect("members:orientation_session_detail", session.pk)
+    sessions = Paginator(selectors.orientation_sessions_for_admin(), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "members/orientation_sessions.html",
+        {"form": form, "sessions": sessions},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@role_required(ADMIN)
+def orientation_session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.orientation_session_for_admin(pk)
+    registrations = Paginator(selectors.orientation_registrations(session), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "members/orientation_session_detail.html",
+        {"session": session, "registrations": registrations},
     )

@@ -48,7 +48,13 @@ from tests.billing.factories import (
 from tests.careteam.factories import PractitionerFactory
 from tests.factories import UserFactory, user_with_role
 from tests.governance.factories import MeetingFactory, motion
-from tests.members.factories import ApplicantFactory, MemberFactory, ShareClassFactory, holding
+from tests.members.factories import (
+    ApplicantFactory,
+    MemberFactory,
+    OrientationSessionFactory,
+    ShareClassFactory,
+    holding,
+)
 
 MARCH = datetime.date(2026, 3, 1)
 RUN_DAY = datetime.date(2026, 4, 1)
@@ -183,6 +189,10 @@ def build_world() -> dict:
             meeting=meeting, member=member_a, channel=DeliveryChannel.POST, postal_batch=batch
         ),
         "batch": batch,
+        "orientation_session": OrientationSessionFactory(),
+        "interest": careteam_services.interest_submit(
+            name="Noor Haddad", email="noor@example.org", discipline=None, message="Hello"
+        ),
         "register_export": RegisterExport.objects.create(
             requested_by=users["admin"], file=ContentFile(b"%PDF-1.4", name="register.pdf")
         ),
@@ -194,7 +204,7 @@ def build_world() -> dict:
 
 SHARED_KINDS = frozenset(
     {"applicant", "register_export", "fee_plan", "meeting", "ballot", "document", "delivery"}
-    | {"batch", "share_class"}
+    | {"batch", "share_class", "orientation_session", "interest"}
 )
 # Keyword arguments whose record kind does not depend on the route.
 KEYWORD_KINDS = {
@@ -280,9 +290,13 @@ VERDICTS = {
     "billing-record": dict.fromkeys(ROLES[1:], "not-found"),
     "clinical-list": {"clinician_in": "ok", "clinician_out": "ok", "hub": "ok"},
     "hub": {"hub": "ok"},
+    # Practitioners' expressions of interest: the hub coordinator and the office.
+    "hub-or-admin": {"hub": "ok", "admin": "ok"},
     "admin": {"admin": "ok"},
     "anchor": {"anchor_a": "ok", "anchor_b": "ok"},
     "anchor-record": {"anchor_a": "not-found", "anchor_b": "not-found"},
+    # The value report: any contract for the office, the contact's own organization's only.
+    "admin-or-anchor-record": {"admin": "ok", "anchor_a": "not-found", "anchor_b": "not-found"},
     # Django's admin sends everyone but a superuser to its own login page.
     "django-admin": {**dict.fromkeys(ROLES[1:], "redirect"), "superuser": "ok"},
 }
@@ -330,6 +344,10 @@ ROUTES: dict[str, Route] = _routes(
     Route("healthz", "public", post=405),
     Route("join", "public"),
     Route("rules", "public"),
+    Route("orientation_register", "public", pk="orientation_session"),
+    Route("orientation_registered", "public"),
+    Route("practise_here", "public"),
+    Route("practise_thanks", "public"),
     Route("account_login", "anonymous-only"),
     Route("account_logout", "signed-in", post=302),
     Route("account_inactive", "public", post=405),
@@ -375,6 +393,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("members:member_plan", "admin", pk="member", post=400, post_only="outer"),
     Route("members:member_orientation", "admin", pk="member", post=400, post_only="outer"),
     Route("members:member_shares", "admin", pk="member", post=400, post_only="outer"),
+    Route("members:orientation_sessions", "admin"),
+    Route("members:orientation_session_detail", "admin", pk="orientation_session"),
     Route("members:ledger", "admin"),
     Route("members:ledger_reverse", "admin", pk="ledger_entry", post=302, post_only="outer"),
     Route("members:fee_plans", "admin"),
@@ -398,9 +418,14 @@ ROUTES: dict[str, Route] = _routes(
     Route(
         "careteam:consultation_close", "clinical", pk="consultation", post=302, post_only="outer"
     ),
+    Route("careteam:interest_list", "hub-or-admin"),
+    Route("careteam:interest_detail", "hub-or-admin", pk="interest"),
+    Route("careteam:interest_close", "hub-or-admin", pk="interest", post=302, post_only="outer"),
     Route("careteam:notifications_read", "clinical-list", post=302, post_only="outer"),
     Route("arcs:my_care_arc", "member"),
     Route("arcs:my_fhir_export", "member"),
+    Route("arcs:my_care_summary", "member"),
+    Route("arcs:my_care_summary_pdf", "member"),
     Route("arcs:member_fhir_export", "hub"),
     Route("arcs:arc_create", "clinical"),
     Route("arcs:members_without_arc", "hub"),
@@ -419,6 +444,7 @@ ROUTES: dict[str, Route] = _routes(
     Route("arcs:plan_item_remove", "clinical", pk="arc"),
     Route("billing:contract", "anchor"),
     Route("billing:anchor_contract", "anchor-record", pk="contract"),
+    Route("billing:anchor_roster", "anchor-record", pk="contract"),
     # Nobody is shown another's invoice; the administrator's 404 is "PDF not prepared".
     Route("billing:invoice_pdf", "billing-record", pk="invoice"),
     Route("billing:credit_note_pdf", "billing-record", pk="credit_note"),
@@ -431,7 +457,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:contract_edit", "admin", pk="contract", ok=302),  # an active contract
     Route("billing:contract_transition", "admin", pk="contract", post=302, post_only="inner"),
     Route("billing:roster_import", "admin", pk="contract"),
-    Route("billing:value_report", "admin", pk="contract"),
+    Route("billing:value_report", "admin-or-anchor-record", pk="contract"),
+    Route("billing:value_report_pdf", "admin-or-anchor-record", pk="contract"),
     Route("billing:enrolment_end", "admin", pk="enrolment", post=302, post_only="inner"),
     Route("billing:invoice_list", "admin"),
     Route("billing:run_invoicing", "admin"),

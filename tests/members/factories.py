@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from clinic.roles import Role
 from members.models import (
@@ -83,3 +84,17 @@ def holding(member: Member, share_class: ShareClass, quantity: int) -> ShareLedg
         currency=share_class.currency,
         entry_date=member.admitted_on or datetime.date.today(),
     )
+
+
+class OrientationSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "members.OrientationSession"
+
+    starts_at = factory.LazyFunction(
+        lambda: (timezone.now() + datetime.timedelta(days=10)).replace(
+            hour=17, minute=0, second=0, microsecond=0
+        )
+    )
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=2))
+    place = "Community room, 1 Commons Lane"
+    capacity = 12

@@ -161,3 +161,13 @@ def test_member_sees_the_balance_they_owe_with_the_invoices_behind_it(client):
         method="bank_transfer",
     )
     assert "You owe nothing." in client.get(reverse("members:my_membership")).content.decode()
+
+
+@pytest.mark.parametrize(("chosen", "shown"), [("", "English"), ("fr", "French")])
+def test_preferred_language_is_shown_by_name_never_as_a_code(client, member, chosen, shown):
+    member.preferred_language = chosen
+    member.save(update_fields=["preferred_language"])
+    client.force_login(member.user)
+    page = client.get(reverse("members:my_membership")).content.decode()
+    language = page.split("Preferred language</dt>")[1].split("</dd>")[0]
+    assert language.endswith(f">{shown}")
