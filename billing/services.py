@@ -9,10 +9,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -37,6 +37,8 @@ from billing.models import (
     StatementStatus,
 )
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
+from clinic.email import clinic_email
+from clinic.links import absolute
 from clinic.params import MAX_INT, id_param
 from members.models import Member
 
@@ -1072,7 +1074,7 @@ def invoice_email_queue(
     return email
 
 
-def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
+def _invoice_email_message(email: InvoiceEmail) -> EmailMultiAlternatives:
     """The message of one invoice email, with its PDF attached (rendered if still missing)."""
     invoice, note = email.invoice, email.credit_note
     if email.kind == EmailKind.CREDIT_NOTE:
@@ -1087,12 +1089,18 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
         balance = selectors.balance_of(invoice)
     else:
         _paid, _credited, balance = invoice_balance(invoice)
+    # Where the payer sees the invoice's current balance: My membership for a member, the
+    # anchor portal for an anchor's billing contact.
+    account = "members:my_membership" if invoice.member_id else "billing:contract"
     context = {
         "email": email,
         "invoice": invoice,
         "note": note,
         "balance": balance,
-        "CLINIC_NAME": settings.CLINIC_NAME,
+        # Sent (or sent again) once nothing is left to pay: the email says so instead of
+        # asking for payment.
+        "settled": balance <= 0,
+        "account_url": absolute(reverse(account)),
         "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
     }
     subject = {
@@ -1100,9 +1108,11 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
         EmailKind.CREDIT_NOTE: _("Credit note for invoice %(number)s from %(clinic)s"),
         EmailKind.REMINDER: _("Reminder: invoice %(number)s from %(clinic)s is overdue"),
     }[EmailKind(email.kind)] % {"number": invoice.number, "clinic": settings.CLINIC_NAME}
-    message = EmailMessage(
+    message = clinic_email(
         subject=subject,
-        body=render_to_string("billing/email/invoice.txt", context),
+        text_template="billing/email/invoice.txt",
+        html_template="billing/email/invoice.html",
+        context=context,
         to=[email.recipient],
     )
     with document.open("rb") as handle:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once, delivery_requeue
+from clinic.email import clinic_email
 from clinic.pdf import render_pdf
 from governance import conf
 from governance.models import (
@@ -423,10 +424,11 @@ def _notice_message(
     member = delivery.member
     context = {**context, "member": member}
     subject = render_to_string("governance/email/notice_subject.txt", context).strip()
-    body = render_to_string("governance/email/notice_body.txt", context)
-    message = EmailMessage(
+    message = clinic_email(
         subject=subject,
-        body=body,
+        text_template="governance/email/notice_body.txt",
+        html_template="governance/email/notice_body.html",
+        context=context,
         to=[member.user.email],
         connection=connection,
         headers={"Content-Language": translation.get_language()},
@@ -1124,10 +1126,11 @@ def _ballot_message(mail: BallotMail, *, ballot: Ballot, connection) -> EmailMes
     }
     name = "opened" if mail.kind == BallotMailKind.OPENED else "reminder"
     subject = render_to_string(f"governance/email/ballot_{name}_subject.txt", context).strip()
-    body = render_to_string(f"governance/email/ballot_{name}_body.txt", context)
-    return EmailMessage(
+    return clinic_email(
         subject=subject,
-        body=body,
+        text_template=f"governance/email/ballot_{name}_body.txt",
+        html_template=f"governance/email/ballot_{name}_body.html",
+        context=context,
         to=[member.user.email],
         connection=connection,
         headers={"Content-Language": translation.get_language()},

@@ -338,22 +338,35 @@ _STILL_RELEVANT = {
 
 
 def _member_email_message(email: MemberEmail):
-    from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
+    from django.urls import reverse
     from django.utils import translation
 
+    from clinic.email import clinic_email
+    from clinic.links import absolute
     from members.tasks import set_password_url
 
     member = email.member
-    context = {"user": email.user, "member": member, "CLINIC_NAME": settings.CLINIC_NAME}
+    context = {
+        "user": email.user,
+        "member": member,
+        "login_url": absolute(reverse("account_login")),
+    }
     if email.kind == MemberEmailKind.WELCOME:
         context["set_password_url"] = set_password_url(email.user, email.base_url)
     language = member.language if member is not None else settings.LANGUAGE_CODE
     template = f"members/email/{email.kind}"
     with translation.override(language):
-        subject = render_to_string(f"{template}_subject.txt", context).strip()
-        body = render_to_string(f"{template}.txt", context)
-    return EmailMessage(subject=subject, body=body, to=[email.recipient])
+        subject = render_to_string(
+            f"{template}_subject.txt", {**context, "CLINIC_NAME": settings.CLINIC_NAME}
+        ).strip()
+        return clinic_email(
+            subject=subject,
+            text_template=f"{template}.txt",
+            html_template=f"{template}.html",
+            context=context,
+            to=[email.recipient],
+        )
 
 
 def member_email_send(*, email_id: int, final_attempt: bool = False) -> MemberEmail:
