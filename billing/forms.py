@@ -248,3 +248,28 @@ class MonthForm(forms.Form):
 
 def default_month() -> datetime.date:
     return rules.previous_month(timezone.localdate())
+
+
+class StatementForm(forms.Form):
+    """The date range of an account statement: at most two years, so one PDF stays a
+    readable length (older years are asked for one range at a time)."""
+
+    MAX_DAYS = 731
+
+    start = forms.DateField(label=_("From"), widget=DATE)
+    end = forms.DateField(label=_("To"), widget=DATE)
+
+    @staticmethod
+    def default_range() -> dict:
+        today = timezone.localdate()
+        return {"start": today.replace(month=1, day=1), "end": today}
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end date is before the start date."))
+            elif (end - start).days > self.MAX_DAYS:
+                self.add_error("end", _("A statement covers at most two years."))
+        return data

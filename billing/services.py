@@ -962,16 +962,16 @@ def _queue_emails(email_ids: list[int]) -> None:
 
 
 def _pdf_context(invoice: Invoice) -> dict:
-    if hasattr(invoice, "paid"):  # annotated by selectors.with_amounts
-        paid, credited, balance = invoice.paid, invoice.credited, selectors.balance_of(invoice)
-    else:
-        paid, credited, balance = invoice_balance(invoice)
+    """What the invoice PDF shows: the invoice as issued, and nothing recorded after it.
+
+    The PDF is rendered by a worker after the issuing commit (or, if that was missed, when
+    its email is built), so payments or credit notes may exist by then: they are left out
+    on purpose, so the stored document is the same whenever it was rendered. The current
+    balance is on the invoice page and in the account statement.
+    """
     return {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
-        "paid": paid,
-        "credited": credited,
-        "balance": balance,
         "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
     }
 

@@ -553,3 +553,58 @@ def value_report(request: HttpRequest, pk: int) -> HttpResponse:
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     report = selectors.anchor_value_report(contract=contract, start=start, end=end)
     return render(request, "billing/value_report.html", {"report": report, "form": form})
+
+
+# --- Account statements (PDF, for the payer and the office) -------------------------------------
+
+
+def _statement_response(request: HttpRequest, build, *, filename: str) -> HttpResponse:
+    """The statement PDF for the range asked (this year to today when none is given); a
+    range that is not valid gets the form back with its errors."""
+    from clinic.pdf import render_pdf
+
+    form = forms.StatementForm(request.GET or forms.StatementForm.default_range())
+    if not form.is_valid():
+        return render(request, "billing/statement_form_page.html", {"form": form}, status=400)
+    statement = build(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    # Rendered in the request: a statement is one payer's entries over at most two years
+    # (StatementForm.MAX_DAYS), a page or two, and reflects the records as they are now.
+    data = render_pdf("billing/pdf/statement.html", {"statement": statement})
+    response = HttpResponse(data, content_type="application/pdf")
+    name = f"{filename}-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(Role.MEMBER)
+def my_statement(request: HttpRequest) -> HttpResponse:
+    from members.selectors import member_for_user
+
+    member = member_for_user(request.user)
+    return _statement_response(
+        request,
+        lambda **dates: selectors.member_account_statement(member, **dates),
+        filename="statement",
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def member_statement(request: HttpRequest, member_pk: int) -> HttpResponse:
+    from members.selectors import member_for_admin
+
+    member = member_for_admin(member_pk)
+    return _statement_response(
+        request,
+        lambda **dates: selectors.member_account_statement(member, **dates),
+        filename=f"statement-member-{member.number or member.pk}",
+    )
+
+
+@role_required(Role.ADMINISTRATOR, Role.ANCHOR_CONTACT)
+def contract_statement(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = selectors.contract_for_statement(request.user, pk)
+    return _statement_response(
+        request,
+        lambda **dates: selectors.contract_account_statement(contract, **dates),
+        filename=f"statement-{contract.reference}",
+    )

@@ -304,6 +304,9 @@ def _meeting_context(meeting: Meeting) -> dict:
         "documents": list(meeting.documents.all()),
         "ballots": ballots,
         "notice_days": settings.CLINIC_NOTICE_PERIOD_DAYS,
+        # The notice is dated the day it is given (a part of the documents' digest, so a
+        # notice rendered on an earlier day is not reused).
+        "notice_date": timezone.localdate(),
         "CLINIC_NAME": settings.CLINIC_NAME,
         "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
     }
@@ -360,7 +363,14 @@ def _fingerprint(context: dict) -> str:
         (row._meta.label, [(f.attname, str(getattr(row, f.attname))) for f in row._meta.fields])
         for row in rows
     ]
-    values.append((context["meeting_url"], context["notice_days"], context["CLINIC_NAME"]))
+    values.append(
+        (
+            context["meeting_url"],
+            context["notice_days"],
+            context["notice_date"],
+            context["CLINIC_NAME"],
+        )
+    )
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
 

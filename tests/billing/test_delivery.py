@@ -30,7 +30,7 @@ def test_issuing_renders_the_pdf_and_emails_it_to_the_billing_contact(
         invoice.number,
         "2026-05-01",  # due date
         enrolment.member.full_name,
-        "30.00 EUR",
+        "€30.00",
         "Pay to IBAN XX00 TEST",
     ):
         assert expected in text
@@ -207,4 +207,6 @@ def test_delivering_an_invoice_reads_it_in_three_queries_whatever_its_size(
     assert len(mailoutbox) == 1
     email = InvoiceEmail.objects.get(invoice=invoice)
     assert (email.status, email.attempts) == (DeliveryStatus.SENT, 1)
-    assert "Paid" in pdf_text(Invoice.objects.get(pk=invoice.pk).pdf.read())
+    # The PDF is the invoice as issued; the email says what is still due now.
+    assert "Paid" not in pdf_text(Invoice.objects.get(pk=invoice.pk).pdf.read())
+    assert "The amount still due is" in mailoutbox[0].body

@@ -415,6 +415,16 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:anchor_contract", "anchor-record", pk="contract"),
     # Nobody is shown another's invoice; the administrator's 404 is "PDF not prepared".
     Route("billing:invoice_pdf", "billing-record", pk="invoice"),
+    # Account statements: the member's own, any member's for the office, a contract's for
+    # its anchor's contacts and the office.
+    Route("billing:my_statement", "member"),
+    Route("billing:member_statement", "admin"),
+    Route(
+        "billing:contract_statement",
+        "anchor-record",
+        pk="contract",
+        overrides={("admin", "GET"): 200, ("admin", "POST"): 200},
+    ),
     Route("billing:credit_note_pdf", "billing-record", pk="credit_note"),
     Route("billing:anchor_list", "admin"),
     Route("billing:anchor_create", "admin"),
