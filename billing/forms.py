@@ -187,6 +187,11 @@ class CreditNoteForm(forms.Form):
         label=_("Amount to credit"), max_digits=12, decimal_places=2, min_value=0.01
     )
     reason = forms.CharField(label=_("Reason"), max_length=255)
+    # Carried by the confirmation page: what was credited when the office confirmed, so a
+    # second click (or a stale page) issues nothing more.
+    credited_before = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, max_digits=12, decimal_places=2
+    )
 
 
 class RefundForm(forms.Form):

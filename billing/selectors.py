@@ -1043,3 +1043,42 @@ def contract_for_statement(user, pk: int) -> DirectCareContract:
     if has_role(user, Role.ADMINISTRATOR):
         return get_object_or_404(DirectCareContract.objects.select_related("anchor"), pk=pk)
     return anchor_contract_for_user(user, pk)
+
+
+@dataclass
+class CreditNotePreview:
+    """What issuing a credit note will do, for the confirmation page."""
+
+    invoice: Invoice
+    amount: Decimal
+    reason: str
+    balance_before: Decimal
+    balance_after: Decimal
+    creditable: Decimal
+    recipient: str
+
+    @property
+    def too_much(self) -> bool:
+        return self.amount > self.creditable
+
+    @property
+    def owed_back_after(self) -> Decimal:
+        return -self.balance_after if self.balance_after < 0 else ZERO
+
+
+def credit_note_preview(
+    invoice: Invoice, *, amount: Decimal, reason: str, **_confirmation
+) -> CreditNotePreview:
+    """``invoice`` annotated by ``with_amounts`` (``invoice_detail``); nothing is written.
+    ``credit_note_issue`` checks the same limit again under the invoice's lock."""
+    amount = rules.money(amount, invoice.currency)
+    balance = balance_of(invoice)
+    return CreditNotePreview(
+        invoice=invoice,
+        amount=amount,
+        reason=reason.strip(),
+        balance_before=balance,
+        balance_after=balance - amount,
+        creditable=invoice.total - invoice.credited,
+        recipient=invoice.bill_to_email,
+    )

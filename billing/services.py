@@ -790,8 +790,13 @@ def credit_note_issue(
     reason: str,
     actor=None,
     today: datetime.date | None = None,
+    credited_before: Decimal | None = None,
 ) -> CreditNote:
-    """Correct an issued invoice by crediting part or all of what is still due on it."""
+    """Correct an issued invoice by crediting part or all of what is still due on it.
+
+    ``credited_before`` is what the person confirming saw credited: if a credit note was
+    issued since (a second click, another tab), this one is refused, not credited twice.
+    """
     today = today or timezone.localdate()
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     amount = rules.money(amount, invoice.currency)
@@ -802,6 +807,14 @@ def credit_note_issue(
     # A paid invoice can be corrected too: the credit then becomes money owed back,
     # returned with ``refund_record``. What was never billed cannot be credited.
     _paid, credited, _balance = invoice_balance(invoice)
+    if credited_before is not None and credited != credited_before:
+        raise ValidationError(
+            _(
+                "A credit note was issued on invoice %(number)s since this one was confirmed; "
+                "nothing more was credited. Check the invoice before crediting again."
+            )
+            % {"number": invoice.number}
+        )
     creditable = invoice.total - credited
     if amount > creditable:
         raise ValidationError(

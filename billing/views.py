@@ -24,6 +24,7 @@ from billing.models import (
     InvoiceStatus,
 )
 from clinic.access import role_required
+from clinic.money import format_money
 from clinic.roles import Role
 from clinic.uploads import sign_preview
 
@@ -333,11 +334,28 @@ def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
-@reauthentication_required
+# The confirmation page is harmless; issuing makes a document that can never be deleted.
+@reauthentication_required(enabled=lambda request: "confirm" in request.POST)
 def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asks first: what will be credited, the balance after it, who is emailed; issues on
+    the confirmed request."""
     invoice = selectors.invoice_detail(pk)
     form = forms.CreditNoteForm(request.POST, auto_id="credit_%s")
-    if form.is_valid():
+    if form.is_valid() and "confirm" not in request.POST:
+        preview = selectors.credit_note_preview(invoice, **form.cleaned_data)
+        if not preview.too_much:
+            return render(
+                request, "billing/credit_note_confirm.html", {"preview": preview, "form": form}
+            )
+        form.add_error(
+            "amount",
+            _("Only %(creditable)s not yet credited on invoice %(number)s can be credited.")
+            % {
+                "creditable": format_money(preview.creditable, invoice.currency),
+                "number": invoice.number,
+            },
+        )
+    elif form.is_valid():
         try:
             services.credit_note_issue(invoice=invoice, actor=request.user, **form.cleaned_data)
         except ValidationError as error:

@@ -441,8 +441,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:run_invoicing", "admin"),
     Route("billing:invoice_detail", "admin", pk="invoice"),
     Route("billing:payment_create", "admin", pk="invoice", post=400, post_only="inner"),
-    # Asks for the password again before issuing.
-    Route("billing:credit_note_create", "admin", pk="invoice", post=302, post_only="inner"),
+    # An empty form gets its errors; the confirmed request asks for the password again.
+    Route("billing:credit_note_create", "admin", pk="invoice", post=400, post_only="inner"),
     Route("billing:invoice_email_resend", "admin", pk="email", post=302, post_only="inner"),
     Route("billing:refund_create", "admin", pk="invoice", post=400, post_only="inner"),
     Route("billing:aging_report", "admin"),
