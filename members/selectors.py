@@ -317,7 +317,7 @@ def current_certificates(member: Member) -> dict[int, ShareCertificate]:
     )
     last_by_class = {row["share_class"]: row["last"] for row in latest}
     certificates = ShareCertificate.objects.filter(
-        member=member, last_entry_id__in=last_by_class.values()
+        member=member, last_entry_id__in=last_by_class.values(), superseded_on__isnull=True
     ).exclude(file="")
     return {c.share_class_id: c for c in certificates}
 
@@ -334,3 +334,21 @@ def current_members() -> QuerySet[Member]:
     """Everyone who is a member today: admitted and not ceased, suspended and lapsed members
     included (they are still members; voting rights are a separate question)."""
     return Member.objects.filter(status__in=CURRENT_STATUSES, admitted_on__isnull=False)
+
+
+def member_certificates(member: Member) -> list[ShareCertificate]:
+    """Every certificate of the member, in force first, then by share class and newest."""
+    return list(
+        ShareCertificate.objects.filter(member=member)
+        .select_related("share_class", "superseded_by", "issued_by")
+        .order_by("superseded_on", "share_class__name", "-version", "-pk")
+    )
+
+
+def certificate_of_member(member_pk: int, pk: int) -> ShareCertificate:
+    """For the office: a certificate of the member named; another member's is a 404."""
+    return get_object_or_404(
+        ShareCertificate.objects.select_related("share_class", "member"),
+        member_id=member_pk,
+        pk=pk,
+    )

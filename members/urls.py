@@ -31,6 +31,21 @@ urlpatterns = [
     path("register/<int:pk>/plan/", views.member_plan, name="member_plan"),
     path("register/<int:pk>/orientation/", views.member_orientation, name="member_orientation"),
     path("register/<int:pk>/shares/<slug:action>/", views.member_shares, name="member_shares"),
+    path(
+        "register/<int:pk>/certificates/class/<int:share_class_pk>/",
+        views.member_certificate_issue,
+        name="member_certificate_issue",
+    ),
+    path(
+        "register/<int:member_pk>/certificates/<int:pk>/",
+        views.member_certificate_download,
+        name="member_certificate_download",
+    ),
+    path(
+        "register/<int:member_pk>/certificates/<int:pk>/reissue/",
+        views.member_certificate_reissue,
+        name="member_certificate_reissue",
+    ),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/<int:pk>/reverse/", views.ledger_reverse, name="ledger_reverse"),
     path("plans/", views.fee_plans, name="fee_plans"),

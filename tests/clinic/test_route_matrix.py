@@ -369,6 +369,10 @@ ROUTES: dict[str, Route] = _routes(
     Route("members:member_plan", "admin", pk="member", post=400, post_only="outer"),
     Route("members:member_orientation", "admin", pk="member", post=400, post_only="outer"),
     Route("members:member_shares", "admin", pk="member", post=400, post_only="outer"),
+    Route("members:member_certificate_issue", "admin", pk="member", post=302, post_only="inner"),
+    Route("members:member_certificate_download", "admin", pk="certificate"),
+    # Asks first on GET; reissues on POST.
+    Route("members:member_certificate_reissue", "admin", pk="certificate", post=302),
     Route("members:ledger", "admin"),
     Route("members:ledger_reverse", "admin", pk="ledger_entry", post=302, post_only="outer"),
     Route("members:fee_plans", "admin"),
