@@ -678,6 +678,8 @@ class AgingReport:
             for bucket, key in AGING_KEYS.items():
                 row["buckets"][bucket] = payer[key] - received.get(bucket, ZERO)
             row["total"] = sum(row["buckets"].values(), ZERO)
+            # Something past its due date: the report offers to remind the payer.
+            row["overdue"] = row["total"] - row["buckets"]["current"] > 0
             result.append(row)
         return result
 
@@ -1081,4 +1083,54 @@ def credit_note_preview(
         balance_after=balance - amount,
         creditable=invoice.total - invoice.credited,
         recipient=invoice.bill_to_email,
+    )
+
+
+# --- Reminders per payer, from the aging report ------------------------------------------------
+
+
+@dataclass
+class PayerOverdue:
+    """A payer's overdue invoices on a day, for the reminder confirmation."""
+
+    name: str
+    currency: str
+    contract_id: int | None
+    member_id: int | None
+    invoices: list[Invoice]
+    recipients: list[str]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((invoice.balance for invoice in self.invoices), ZERO)
+
+
+def payer_overdue(
+    *, on: datetime.date, currency: str, contract_id: int | None, member_id: int | None
+) -> PayerOverdue | None:
+    """The invoices of one payer (a contract, or a member) in one currency that are past
+    their due date on ``on`` with a balance; None when there is none."""
+    if (contract_id is None) == (member_id is None):
+        return None
+    invoices = list(
+        unpaid_invoices_on(on=on)
+        .filter(
+            currency=currency,
+            contract_id=contract_id,
+            member_id=member_id,
+            due_date__lt=on,
+        )
+        .order_by("due_date", "number")
+    )
+    if not invoices:
+        return None
+    for invoice in invoices:
+        invoice.days_overdue = (on - invoice.due_date).days
+    return PayerOverdue(
+        name=invoices[-1].bill_to_name,
+        currency=currency,
+        contract_id=contract_id,
+        member_id=member_id,
+        invoices=invoices,
+        recipients=sorted({invoice.bill_to_email for invoice in invoices}),
     )

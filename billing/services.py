@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from billing import rules, selectors
 from billing.models import (
+    UNPAID_STATUSES,
     AnchorOrganization,
     BillingEvent,
     ContractStatus,
@@ -962,6 +963,49 @@ def invoices_mark_overdue_and_remind(*, today: datetime.date) -> tuple[int, int]
     ids = [reminder.pk for reminder in created]
     transaction.on_commit(lambda: _queue_emails(ids))
     return len(late_ids), len(ids)
+
+
+@transaction.atomic
+def payer_reminders_send(
+    *, invoice_ids: list[int], today: datetime.date, actor=None
+) -> tuple[int, int]:
+    """Remind a payer of their overdue invoices now (the office's action on the aging
+    report), through the reminder email. Returns (queued, already reminded today).
+
+    Once per invoice per day: a reminder is the invoice's reminder at its number of days
+    overdue, which the one-email-per-invoice-kind-and-step constraint keeps unique, so a
+    second click, or the daily run reaching a step the same day, adds nothing. Invoices
+    paid or no longer overdue by the time this runs (locked, re-read) are skipped.
+    """
+    invoices = list(
+        selectors.with_amounts(
+            Invoice.objects.filter(
+                pk__in=invoice_ids, status__in=UNPAID_STATUSES, due_date__lt=today
+            )
+        )
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    queued, already = [], 0
+    for invoice in invoices:
+        if selectors.balance_of(invoice) <= 0:
+            continue
+        email, created = InvoiceEmail.objects.get_or_create(
+            invoice=invoice,
+            kind=EmailKind.REMINDER,
+            reminder_step=(today - invoice.due_date).days,
+            credit_note=None,
+            defaults={"recipient": invoice.bill_to_email},
+        )
+        if not created:
+            already += 1
+            continue
+        BillingEvent.objects.create(
+            action="reminder_sent_by_office", invoice=invoice, actor=actor, detail=str(email.pk)
+        )
+        queued.append(email.pk)
+    transaction.on_commit(lambda: _queue_emails(queued))
+    return len(queued), already
 
 
 def _queue_emails(email_ids: list[int]) -> None:

@@ -33,6 +33,7 @@ urlpatterns = [
     path("invoices/<int:pk>/refunds/", views.refund_create, name="refund_create"),
     path("reports/aging/", views.aging_report, name="aging_report"),
     path("reports/aging.csv", views.aging_report_csv, name="aging_report_csv"),
+    path("reports/aging/remind/", views.aging_remind, name="aging_remind"),
     path("reports/federation/", views.federation_statement, name="federation_statement"),
     path(
         "reports/federation/prepare/",

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from billing import forms, rules, selectors, services, tasks
@@ -25,6 +26,7 @@ from billing.models import (
 )
 from clinic.access import role_required
 from clinic.money import format_money
+from clinic.params import id_param
 from clinic.roles import Role
 from clinic.uploads import sign_preview
 
@@ -626,3 +628,46 @@ def contract_statement(request: HttpRequest, pk: int) -> HttpResponse:
         lambda **dates: selectors.contract_account_statement(contract, **dates),
         filename=f"statement-{contract.reference}",
     )
+
+
+@role_required(Role.ADMINISTRATOR)
+def aging_remind(request: HttpRequest) -> HttpResponse:
+    """From the aging report: remind one payer of their overdue invoices, after saying how
+    many invoices and to whom. The payer is ``?contract=`` or ``?member=``, and ``currency``."""
+    today = timezone.localdate()
+    params = request.POST if request.method == "POST" else request.GET
+    payer = selectors.payer_overdue(
+        on=today,
+        currency=str(params.get("currency", ""))[:3],
+        contract_id=id_param(params.get("contract")),
+        member_id=id_param(params.get("member")),
+    )
+    if payer is None:
+        raise Http404(_("This payer has no overdue invoice."))
+    if request.method == "POST":
+        queued, already = services.payer_reminders_send(
+            invoice_ids=[invoice.pk for invoice in payer.invoices], today=today, actor=request.user
+        )
+        recipients = ", ".join(payer.recipients)
+        if queued:
+            messages.success(
+                request,
+                ngettext(
+                    "A reminder of %(count)d overdue invoice is being sent to %(to)s.",
+                    "Reminders of %(count)d overdue invoices are being sent to %(to)s.",
+                    queued,
+                )
+                % {"count": queued, "to": recipients},
+            )
+        if already:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d invoice was already reminded today; it is not sent again.",
+                    "%(count)d invoices were already reminded today; they are not sent again.",
+                    already,
+                )
+                % {"count": already},
+            )
+        return redirect("billing:aging_report")
+    return render(request, "billing/aging_remind.html", {"payer": payer, "today": today})

@@ -451,6 +451,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:refund_create", "admin", pk="invoice", post=400, post_only="inner"),
     Route("billing:aging_report", "admin"),
     Route("billing:aging_report_csv", "admin"),
+    # Without a payer named there is nobody to remind.
+    Route("billing:aging_remind", "admin", ok=404),
     Route("billing:federation_statement", "admin"),
     Route("billing:federation_request", "admin", post=302, post_only="inner"),
     Route("billing:federation_pdf", "admin", ok=404),  # no statement prepared
