@@ -251,7 +251,13 @@ def roster_import(request: HttpRequest, pk: int) -> HttpResponse:
                 errors = error.messages
             else:
                 messages.success(
-                    request, _("%(count)d people added to the contract.") % {"count": count}
+                    request,
+                    ngettext(
+                        "%(count)d person added to the contract.",
+                        "%(count)d people added to the contract.",
+                        count,
+                    )
+                    % {"count": count},
                 )
                 return redirect("billing:contract_detail", pk=pk)
         else:
