@@ -44,7 +44,10 @@ def member_account(member) -> dict:
     return {
         "member": member,
         "invoice_count": len(invoices),
-        "balances": selectors.balances_by_currency(invoices),
+        "balances": [
+            {"currency": currency, "amount": abs(amount), "owed_by_member": amount > 0}
+            for currency, amount in selectors.balances_by_currency(invoices).items()
+        ],
         **_statement_defaults(),
     }
 

@@ -17,12 +17,10 @@ def members_admin_counts() -> dict:
 @register.inclusion_tag("members/_member_certificates.html")
 def member_certificates(member, holdings) -> dict:
     """On the member's page for the office: the certificates, and issuing or reissuing."""
-    certificates = selectors.member_certificates(member)
-    current = {c.share_class_id for c in certificates if c.superseded_on is None}
     return {
         "member": member,
-        "certificates": certificates,
-        # Share classes held with no certificate in force yet (or of an earlier holding).
+        "certificates": selectors.member_certificates(member),
+        # Every share class held today: certifying one already certified gives the same
+        # certificate again (share_certificate_for is idempotent).
         "to_issue": [h for h in holdings if h["shares"] > 0],
-        "current_classes": current,
     }

@@ -165,6 +165,7 @@ def test_the_office_downloads_a_members_statement_from_the_member_page(client):
     page = client.get(reverse("members:member_detail", args=[member.pk])).content.decode()
     url = reverse("billing:member_statement", args=[member.pk])
     assert f'action="{url}"' in page
+    assert "Owes nothing." in page and "1 invoice in all." in page
     response = client.get(url, {"start": "2026-01-01", "end": "2026-12-31"})
     assert response.status_code == 200
     text = pdf_text(response.content)
@@ -283,3 +284,10 @@ def test_the_emailed_notice_pdf_is_dated():
     context = governance_services._meeting_context(meeting)
     pdf, _ics = governance_services.notice_documents(meeting, language="en", context=context)
     assert f"Date: {date_format(timezone.localdate(), 'DATE_FORMAT')}" in pdf_text(pdf)
+
+
+def test_the_member_page_says_what_the_member_owes(client):
+    invoice = member_invoice(amount=Decimal("45"))
+    client.force_login(user_with_role(Role.ADMINISTRATOR))
+    page = client.get(reverse("members:member_detail", args=[invoice.member_id])).content.decode()
+    assert 'Owes <strong class="text-nowrap">€45.00</strong>.' in page
