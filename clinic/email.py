@@ -10,6 +10,7 @@ both are absolute (``clinic.links.absolute``): a mail reader has no page to reso
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import get_language
 
 from clinic.links import site_url
 
@@ -20,6 +21,8 @@ def letterhead_context() -> dict:
         "CLINIC_NAME": settings.CLINIC_NAME,
         "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
         "SITE_URL": site_url(),
+        # The message's language (rendered outside a request, so no context processor).
+        "LANGUAGE_CODE": get_language() or settings.LANGUAGE_CODE,
     }
 
 
