@@ -196,6 +196,11 @@ class CreditNoteForm(forms.Form):
         label=_("Amount to credit"), max_digits=15, decimal_places=4, min_value=0.01
     )
     reason = forms.CharField(label=_("Reason"), max_length=255)
+    # Carried by the confirmation page: what was credited when the office confirmed, so a
+    # second click (or a stale page) issues nothing more.
+    credited_before = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, max_digits=12, decimal_places=2
+    )
 
 
 class RefundForm(forms.Form):
@@ -257,3 +262,28 @@ class MonthForm(forms.Form):
 
 def default_month() -> datetime.date:
     return rules.previous_month(timezone.localdate())
+
+
+class StatementForm(forms.Form):
+    """The date range of an account statement: at most two years, so one PDF stays a
+    readable length (older years are asked for one range at a time)."""
+
+    MAX_DAYS = 731
+
+    start = forms.DateField(label=_("From"), widget=DATE)
+    end = forms.DateField(label=_("To"), widget=DATE)
+
+    @staticmethod
+    def default_range() -> dict:
+        today = timezone.localdate()
+        return {"start": today.replace(month=1, day=1), "end": today}
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end date is before the start date."))
+            elif (end - start).days > self.MAX_DAYS:
+                self.add_error("end", _("A statement covers at most two years."))
+        return data

@@ -694,6 +694,8 @@ class AgingReport:
                     payer[key] - received.get(bucket, ZERO), payer["currency"]
                 )
             row["total"] = sum(row["buckets"].values(), ZERO)
+            # Something past its due date: the report offers to remind the payer.
+            row["overdue"] = row["total"] - row["buckets"]["current"] > 0
             result.append(row)
         return result
 
@@ -924,4 +926,279 @@ def contract_outstanding(contract: DirectCareContract, *, today: datetime.date) 
         balances=balances_by_currency(unpaid),
         overdue=[invoice for invoice in unpaid if invoice.due_date < today],
         unpaid=unpaid,
+    )
+
+
+# --- Account statements -----------------------------------------------------------------------
+
+
+@dataclass
+class StatementEntry:
+    date: datetime.date
+    kind: str  # "invoice", "payment", "credit_note", "refund"
+    reference: str
+    description: str
+    charge: Decimal = ZERO  # adds to what the payer owes
+    received: Decimal = ZERO  # takes off what the payer owes
+    balance: Decimal = ZERO  # after this entry
+
+
+@dataclass
+class StatementSection:
+    """One currency's movements (a payer billed in two currencies has two sections)."""
+
+    currency: str
+    opening: Decimal = ZERO
+    entries: list[StatementEntry] = field(default_factory=list)
+    closing: Decimal = ZERO
+
+    @property
+    def charges(self) -> Decimal:
+        return sum((e.charge for e in self.entries), ZERO)
+
+    @property
+    def received(self) -> Decimal:
+        return sum((e.received for e in self.entries), ZERO)
+
+
+@dataclass
+class AccountStatement:
+    payer_name: str
+    payer_address: str
+    reference: str  # member number or contract reference
+    start: datetime.date
+    end: datetime.date
+    issued_on: datetime.date
+    sections: list[StatementSection]
+
+
+# The order of a day's entries: the invoice before what settles it.
+_ENTRY_ORDER = {"invoice": 0, "payment": 1, "credit_note": 2, "refund": 3}
+
+
+def _statement_sections(
+    invoices: QuerySet[Invoice], *, start: datetime.date, end: datetime.date
+) -> list[StatementSection]:
+    """Opening balance before ``start``, each invoice, payment, credit note and refund dated
+    from ``start`` to ``end`` (both included), and the closing balance, per currency.
+
+    A balance is what the payer owes (total - paid - credited + refunded, as on the invoice
+    page); negative is money owed back. Eight queries whatever the number of entries.
+    """
+    ids = invoices.values("pk")
+    sections: dict[str, StatementSection] = {}
+
+    def section(currency: str) -> StatementSection:
+        return sections.setdefault(currency, StatementSection(currency=currency))
+
+    # Opening: everything dated before the range.
+    before = [
+        (Invoice.objects.filter(pk__in=ids, issue_date__lt=start), "total", 1),
+        (Payment.objects.filter(invoice__in=ids, paid_on__lt=start), "amount", -1),
+        (CreditNote.objects.filter(invoice__in=ids, issue_date__lt=start), "amount", -1),
+        (Refund.objects.filter(invoice__in=ids, refunded_on__lt=start), "amount", 1),
+    ]
+    for queryset, column, sign in before:
+        for row in queryset.order_by().values("currency").annotate(amount=Sum(column)):
+            section(row["currency"]).opening += sign * row["amount"]
+    entries: list[tuple[str, StatementEntry]] = []
+    for invoice in Invoice.objects.filter(pk__in=ids, issue_date__range=(start, end)):
+        entries.append(
+            (
+                invoice.currency,
+                StatementEntry(
+                    date=invoice.issue_date,
+                    kind="invoice",
+                    reference=invoice.number,
+                    description=_("Invoice for %(period)s, due %(due)s")
+                    % {"period": f"{invoice.period:%Y-%m}", "due": f"{invoice.due_date:%Y-%m-%d}"},
+                    charge=invoice.total,
+                ),
+            )
+        )
+    payments = Payment.objects.filter(invoice__in=ids, paid_on__range=(start, end))
+    for payment in payments.select_related("invoice"):
+        entries.append(
+            (
+                payment.currency,
+                StatementEntry(
+                    date=payment.paid_on,
+                    kind="payment",
+                    reference=payment.invoice.number,
+                    description=" ".join(
+                        filter(
+                            None, [_("Payment"), payment.get_method_display(), payment.reference]
+                        )
+                    ),
+                    received=payment.amount,
+                ),
+            )
+        )
+    notes = CreditNote.objects.filter(invoice__in=ids, issue_date__range=(start, end))
+    for note in notes.select_related("invoice"):
+        entries.append(
+            (
+                note.currency,
+                StatementEntry(
+                    date=note.issue_date,
+                    kind="credit_note",
+                    reference=note.number,
+                    description=_("Credit note on invoice %(number)s: %(reason)s")
+                    % {"number": note.invoice.number, "reason": note.reason},
+                    received=note.amount,
+                ),
+            )
+        )
+    refunds = Refund.objects.filter(invoice__in=ids, refunded_on__range=(start, end))
+    for refund in refunds.select_related("invoice"):
+        entries.append(
+            (
+                refund.currency,
+                StatementEntry(
+                    date=refund.refunded_on,
+                    kind="refund",
+                    reference=refund.invoice.number,
+                    description=_("Money returned: %(reason)s") % {"reason": refund.reason},
+                    charge=refund.amount,
+                ),
+            )
+        )
+    entries.sort(key=lambda item: (item[1].date, _ENTRY_ORDER[item[1].kind], item[1].reference))
+    for currency, entry in entries:
+        section(currency).entries.append(entry)
+    for current in sections.values():
+        running = current.opening
+        for entry in current.entries:
+            running += entry.charge - entry.received
+            entry.balance = running
+        current.closing = running
+    return [sections[currency] for currency in sorted(sections)]
+
+
+def member_account_statement(
+    member, *, start: datetime.date, end: datetime.date
+) -> AccountStatement:
+    """A member's own invoices (their fees; care an anchor pays for is on the anchor's)."""
+    return AccountStatement(
+        payer_name=member.full_name,
+        payer_address=member.address,
+        reference=str(member.number or ""),
+        start=start,
+        end=end,
+        issued_on=timezone.localdate(),
+        sections=_statement_sections(Invoice.objects.filter(member=member), start=start, end=end),
+    )
+
+
+def contract_account_statement(
+    contract: DirectCareContract, *, start: datetime.date, end: datetime.date
+) -> AccountStatement:
+    anchor = contract.anchor
+    return AccountStatement(
+        payer_name=anchor.name,
+        payer_address=anchor.address,
+        reference=contract.reference,
+        start=start,
+        end=end,
+        issued_on=timezone.localdate(),
+        sections=_statement_sections(
+            Invoice.objects.filter(contract=contract), start=start, end=end
+        ),
+    )
+
+
+def contract_for_statement(user, pk: int) -> DirectCareContract:
+    """A contract whose statement the user may download: any (administrator), their own
+    organization's (anchor contact); someone else's contract is a 404."""
+    if has_role(user, Role.ADMINISTRATOR):
+        return get_object_or_404(DirectCareContract.objects.select_related("anchor"), pk=pk)
+    return anchor_contract_for_user(user, pk)
+
+
+@dataclass
+class CreditNotePreview:
+    """What issuing a credit note will do, for the confirmation page."""
+
+    invoice: Invoice
+    amount: Decimal
+    reason: str
+    balance_before: Decimal
+    balance_after: Decimal
+    creditable: Decimal
+    recipient: str
+
+    @property
+    def too_much(self) -> bool:
+        return self.amount > self.creditable
+
+    @property
+    def owed_back_after(self) -> Decimal:
+        return -self.balance_after if self.balance_after < 0 else ZERO
+
+
+def credit_note_preview(
+    invoice: Invoice, *, amount: Decimal, reason: str, **_confirmation
+) -> CreditNotePreview:
+    """``invoice`` annotated by ``with_amounts`` (``invoice_detail``); nothing is written.
+    ``credit_note_issue`` checks the same limit again under the invoice's lock."""
+    amount = rules.money(amount, invoice.currency)
+    balance = balance_of(invoice)
+    return CreditNotePreview(
+        invoice=invoice,
+        amount=amount,
+        reason=reason.strip(),
+        balance_before=balance,
+        balance_after=balance - amount,
+        creditable=invoice.total - invoice.credited,
+        recipient=invoice.bill_to_email,
+    )
+
+
+# --- Reminders per payer, from the aging report ------------------------------------------------
+
+
+@dataclass
+class PayerOverdue:
+    """A payer's overdue invoices on a day, for the reminder confirmation."""
+
+    name: str
+    currency: str
+    contract_id: int | None
+    member_id: int | None
+    invoices: list[Invoice]
+    recipients: list[str]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((invoice.balance for invoice in self.invoices), ZERO)
+
+
+def payer_overdue(
+    *, on: datetime.date, currency: str, contract_id: int | None, member_id: int | None
+) -> PayerOverdue | None:
+    """The invoices of one payer (a contract, or a member) in one currency that are past
+    their due date on ``on`` with a balance; None when there is none."""
+    if (contract_id is None) == (member_id is None):
+        return None
+    invoices = list(
+        unpaid_invoices_on(on=on)
+        .filter(
+            currency=currency,
+            contract_id=contract_id,
+            member_id=member_id,
+            due_date__lt=on,
+        )
+        .order_by("due_date", "number")
+    )
+    if not invoices:
+        return None
+    for invoice in invoices:
+        invoice.days_overdue = (on - invoice.due_date).days
+    return PayerOverdue(
+        name=invoices[-1].bill_to_name,
+        currency=currency,
+        contract_id=contract_id,
+        member_id=member_id,
+        invoices=invoices,
+        recipients=sorted({invoice.bill_to_email for invoice in invoices}),
     )

@@ -9,15 +9,16 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing import rules, selectors
 from billing.models import (
+    UNPAID_STATUSES,
     AnchorOrganization,
     BillingEvent,
     ContractStatus,
@@ -37,6 +38,8 @@ from billing.models import (
     StatementStatus,
 )
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
+from clinic.email import clinic_email
+from clinic.links import absolute
 from clinic.money import quantize_money
 from clinic.params import MAX_INT, id_param
 from members.models import Member
@@ -798,8 +801,13 @@ def credit_note_issue(
     reason: str,
     actor=None,
     today: datetime.date | None = None,
+    credited_before: Decimal | None = None,
 ) -> CreditNote:
-    """Correct an issued invoice by crediting part or all of what is still due on it."""
+    """Correct an issued invoice by crediting part or all of what is still due on it.
+
+    ``credited_before`` is what the person confirming saw credited: if a credit note was
+    issued since (a second click, another tab), this one is refused, not credited twice.
+    """
     today = today or timezone.localdate()
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     amount = rules.money(amount, invoice.currency)
@@ -810,6 +818,14 @@ def credit_note_issue(
     # A paid invoice can be corrected too: the credit then becomes money owed back,
     # returned with ``refund_record``. What was never billed cannot be credited.
     _paid, credited, _balance = invoice_balance(invoice)
+    if credited_before is not None and credited != credited_before:
+        raise ValidationError(
+            _(
+                "A credit note was issued on invoice %(number)s since this one was confirmed; "
+                "nothing more was credited. Check the invoice before crediting again."
+            )
+            % {"number": invoice.number}
+        )
     creditable = invoice.total - credited
     if amount > creditable:
         raise ValidationError(
@@ -959,6 +975,49 @@ def invoices_mark_overdue_and_remind(*, today: datetime.date) -> tuple[int, int]
     return len(late_ids), len(ids)
 
 
+@transaction.atomic
+def payer_reminders_send(
+    *, invoice_ids: list[int], today: datetime.date, actor=None
+) -> tuple[int, int]:
+    """Remind a payer of their overdue invoices now (the office's action on the aging
+    report), through the reminder email. Returns (queued, already reminded today).
+
+    Once per invoice per day: a reminder is the invoice's reminder at its number of days
+    overdue, which the one-email-per-invoice-kind-and-step constraint keeps unique, so a
+    second click, or the daily run reaching a step the same day, adds nothing. Invoices
+    paid or no longer overdue by the time this runs (locked, re-read) are skipped.
+    """
+    invoices = list(
+        selectors.with_amounts(
+            Invoice.objects.filter(
+                pk__in=invoice_ids, status__in=UNPAID_STATUSES, due_date__lt=today
+            )
+        )
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    queued, already = [], 0
+    for invoice in invoices:
+        if selectors.balance_of(invoice) <= 0:
+            continue
+        email, created = InvoiceEmail.objects.get_or_create(
+            invoice=invoice,
+            kind=EmailKind.REMINDER,
+            reminder_step=(today - invoice.due_date).days,
+            credit_note=None,
+            defaults={"recipient": invoice.bill_to_email},
+        )
+        if not created:
+            already += 1
+            continue
+        BillingEvent.objects.create(
+            action="reminder_sent_by_office", invoice=invoice, actor=actor, detail=str(email.pk)
+        )
+        queued.append(email.pk)
+    transaction.on_commit(lambda: _queue_emails(queued))
+    return len(queued), already
+
+
 def _queue_emails(email_ids: list[int]) -> None:
     from billing.tasks import send_invoice_email
 
@@ -970,16 +1029,16 @@ def _queue_emails(email_ids: list[int]) -> None:
 
 
 def _pdf_context(invoice: Invoice) -> dict:
-    if hasattr(invoice, "paid"):  # annotated by selectors.with_amounts
-        paid, credited, balance = invoice.paid, invoice.credited, selectors.balance_of(invoice)
-    else:
-        paid, credited, balance = invoice_balance(invoice)
+    """What the invoice PDF shows: the invoice as issued, and nothing recorded after it.
+
+    The PDF is rendered by a worker after the issuing commit (or, if that was missed, when
+    its email is built), so payments or credit notes may exist by then: they are left out
+    on purpose, so the stored document is the same whenever it was rendered. The current
+    balance is on the invoice page and in the account statement.
+    """
     return {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
-        "paid": paid,
-        "credited": credited,
-        "balance": balance,
         "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
     }
 
@@ -1104,7 +1163,7 @@ def invoice_email_queue(
     return email
 
 
-def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
+def _invoice_email_message(email: InvoiceEmail) -> EmailMultiAlternatives:
     """The message of one invoice email, with its PDF attached (rendered if still missing)."""
     invoice, note = email.invoice, email.credit_note
     if email.kind == EmailKind.CREDIT_NOTE:
@@ -1119,12 +1178,18 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
         balance = selectors.balance_of(invoice)
     else:
         _paid, _credited, balance = invoice_balance(invoice)
+    # Where the payer sees the invoice's current balance: My membership for a member, the
+    # anchor portal for an anchor's billing contact.
+    account = "members:my_membership" if invoice.member_id else "billing:contract"
     context = {
         "email": email,
         "invoice": invoice,
         "note": note,
         "balance": balance,
-        "CLINIC_NAME": settings.CLINIC_NAME,
+        # Sent (or sent again) once nothing is left to pay: the email says so instead of
+        # asking for payment.
+        "settled": balance <= 0,
+        "account_url": absolute(reverse(account)),
         "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
     }
     subject = {
@@ -1132,9 +1197,11 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMessage:
         EmailKind.CREDIT_NOTE: _("Credit note for invoice %(number)s from %(clinic)s"),
         EmailKind.REMINDER: _("Reminder: invoice %(number)s from %(clinic)s is overdue"),
     }[EmailKind(email.kind)] % {"number": invoice.number, "clinic": settings.CLINIC_NAME}
-    message = EmailMessage(
+    message = clinic_email(
         subject=subject,
-        body=render_to_string("billing/email/invoice.txt", context),
+        text_template="billing/email/invoice.txt",
+        html_template="billing/email/invoice.html",
+        context=context,
         to=[email.recipient],
     )
     with document.open("rb") as handle:

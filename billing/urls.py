@@ -7,6 +7,9 @@ urlpatterns = [
     path("contract/", views.contract, name="contract"),
     path("contract/<int:pk>/", views.anchor_contract, name="anchor_contract"),
     path("contract/<int:pk>/people/", views.anchor_roster, name="anchor_roster"),
+    path("contract/<int:pk>/statement.pdf", views.contract_statement, name="contract_statement"),
+    path("statement.pdf", views.my_statement, name="my_statement"),
+    path("members/<int:member_pk>/statement.pdf", views.member_statement, name="member_statement"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("credit-notes/<int:pk>/pdf/", views.credit_note_pdf, name="credit_note_pdf"),
     path("anchors/", views.anchor_list, name="anchor_list"),
@@ -32,6 +35,7 @@ urlpatterns = [
     path("invoices/<int:pk>/refunds/", views.refund_create, name="refund_create"),
     path("reports/aging/", views.aging_report, name="aging_report"),
     path("reports/aging.csv", views.aging_report_csv, name="aging_report_csv"),
+    path("reports/aging/remind/", views.aging_remind, name="aging_remind"),
     path("reports/federation/", views.federation_statement, name="federation_statement"),
     path(
         "reports/federation/prepare/",

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from billing import charts, forms, rules, selectors, services, tasks
@@ -26,7 +27,8 @@ from billing.models import (
 )
 from clinic.access import role_required
 from clinic.files import stored_file_response
-from clinic.money import quantize_money
+from clinic.money import format_money, quantize_money
+from clinic.params import id_param
 from clinic.roles import Role
 from clinic.uploads import sign_preview
 
@@ -269,7 +271,13 @@ def roster_import(request: HttpRequest, pk: int) -> HttpResponse:
                 errors = error.messages
             else:
                 messages.success(
-                    request, _("%(count)d people added to the contract.") % {"count": count}
+                    request,
+                    ngettext(
+                        "%(count)d person added to the contract.",
+                        "%(count)d people added to the contract.",
+                        count,
+                    )
+                    % {"count": count},
                 )
                 return redirect("billing:contract_detail", pk=pk)
         else:
@@ -354,11 +362,28 @@ def payment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
-@reauthentication_required
+# The confirmation page is harmless; issuing makes a document that can never be deleted.
+@reauthentication_required(enabled=lambda request: "confirm" in request.POST)
 def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asks first: what will be credited, the balance after it, who is emailed; issues on
+    the confirmed request."""
     invoice = selectors.invoice_detail(pk)
     form = forms.CreditNoteForm(request.POST, auto_id="credit_%s")
-    if form.is_valid():
+    if form.is_valid() and "confirm" not in request.POST:
+        preview = selectors.credit_note_preview(invoice, **form.cleaned_data)
+        if not preview.too_much:
+            return render(
+                request, "billing/credit_note_confirm.html", {"preview": preview, "form": form}
+            )
+        form.add_error(
+            "amount",
+            _("Only %(creditable)s not yet credited on invoice %(number)s can be credited.")
+            % {
+                "creditable": format_money(preview.creditable, invoice.currency),
+                "number": invoice.number,
+            },
+        )
+    elif form.is_valid():
         try:
             services.credit_note_issue(invoice=invoice, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
@@ -601,3 +626,101 @@ def _value_report(request: HttpRequest, contract):
     if form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     return selectors.anchor_value_report(contract=contract, start=start, end=end), form
+
+
+# --- Account statements (PDF, for the payer and the office) -------------------------------------
+
+
+def _statement_response(request: HttpRequest, build, *, filename: str) -> HttpResponse:
+    """The statement PDF for the range asked (this year to today when none is given); a
+    range that is not valid gets the form back with its errors."""
+    from clinic.pdf import render_pdf
+
+    form = forms.StatementForm(request.GET or forms.StatementForm.default_range())
+    if not form.is_valid():
+        return render(request, "billing/statement_form_page.html", {"form": form}, status=400)
+    statement = build(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    # Rendered in the request: a statement is one payer's entries over at most two years
+    # (StatementForm.MAX_DAYS), a page or two, and reflects the records as they are now.
+    data = render_pdf("billing/pdf/statement.html", {"statement": statement})
+    response = HttpResponse(data, content_type="application/pdf")
+    name = f"{filename}-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(Role.MEMBER)
+def my_statement(request: HttpRequest) -> HttpResponse:
+    from members.selectors import member_for_user
+
+    member = member_for_user(request.user)
+    return _statement_response(
+        request,
+        lambda **dates: selectors.member_account_statement(member, **dates),
+        filename="statement",
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def member_statement(request: HttpRequest, member_pk: int) -> HttpResponse:
+    from members.selectors import member_for_admin
+
+    member = member_for_admin(member_pk)
+    return _statement_response(
+        request,
+        lambda **dates: selectors.member_account_statement(member, **dates),
+        filename=f"statement-member-{member.number or member.pk}",
+    )
+
+
+@role_required(Role.ADMINISTRATOR, Role.ANCHOR_CONTACT)
+def contract_statement(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = selectors.contract_for_statement(request.user, pk)
+    return _statement_response(
+        request,
+        lambda **dates: selectors.contract_account_statement(contract, **dates),
+        filename=f"statement-{contract.reference}",
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def aging_remind(request: HttpRequest) -> HttpResponse:
+    """From the aging report: remind one payer of their overdue invoices, after saying how
+    many invoices and to whom. The payer is ``?contract=`` or ``?member=``, and ``currency``."""
+    today = timezone.localdate()
+    params = request.POST if request.method == "POST" else request.GET
+    payer = selectors.payer_overdue(
+        on=today,
+        currency=str(params.get("currency", ""))[:3],
+        contract_id=id_param(params.get("contract")),
+        member_id=id_param(params.get("member")),
+    )
+    if payer is None:
+        raise Http404(_("This payer has no overdue invoice."))
+    if request.method == "POST":
+        queued, already = services.payer_reminders_send(
+            invoice_ids=[invoice.pk for invoice in payer.invoices], today=today, actor=request.user
+        )
+        recipients = ", ".join(payer.recipients)
+        if queued:
+            messages.success(
+                request,
+                ngettext(
+                    "A reminder of %(count)d overdue invoice is being sent to %(to)s.",
+                    "Reminders of %(count)d overdue invoices are being sent to %(to)s.",
+                    queued,
+                )
+                % {"count": queued, "to": recipients},
+            )
+        if already:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d invoice was already reminded today; it is not sent again.",
+                    "%(count)d invoices were already reminded today; they are not sent again.",
+                    already,
+                )
+                % {"count": already},
+            )
+        return redirect("billing:aging_report")
+    return render(request, "billing/aging_remind.html", {"payer": payer, "today": today})

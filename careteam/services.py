@@ -310,9 +310,10 @@ def notifications_mark_read(*, user, consultation: ConsultationRequest | None = 
 
 def _notification_email(notification: Notification):
     from django.conf import settings
-    from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
     from django.utils import translation
+
+    from clinic.email import clinic_email
 
     # The email says that there is something to read and where, never the clinical content.
     with translation.override(settings.LANGUAGE_CODE):
@@ -324,8 +325,13 @@ def _notification_email(notification: Notification):
             ),
         }
         subject = render_to_string("careteam/email/notification_subject.txt", context).strip()
-        body = render_to_string("careteam/email/notification_body.txt", context)
-    return EmailMessage(subject, body, None, [notification.recipient.email])
+        return clinic_email(
+            subject=subject,
+            text_template="careteam/email/notification_body.txt",
+            html_template="careteam/email/notification_body.html",
+            context=context,
+            to=[notification.recipient.email],
+        )
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
 
 
@@ -13,6 +14,21 @@ class ClinicAccountAdapter(DefaultAccountAdapter):
         # People become members by applying to join (members app), which the
         # administrators review; there is no self-service account creation.
         return False
+
+    def render_mail(self, template_prefix, email, context, headers=None) -> EmailMessage:
+        """allauth's account mail (password reset, email change, ...) with the clinic's
+        letterhead: its text body, links made clickable, as the HTML alternative."""
+        from django.template.loader import render_to_string
+
+        from clinic.email import letterhead_context
+
+        message = super().render_mail(template_prefix, email, context, headers=headers)
+        if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
+            html = render_to_string(
+                "email/account.html", {**letterhead_context(), "text": message.body}
+            )
+            message.attach_alternative(html, "text/html")
+        return message
 
 
 class ClinicMFAAdapter(DefaultMFAAdapter):

@@ -99,7 +99,8 @@ CLINIC_NOTICE_RECIPIENTS = env.str("CLINIC_NOTICE_RECIPIENTS", default="current"
 if CLINIC_NOTICE_RECIPIENTS not in {"current", "good_standing"}:
     sys.exit("CLINIC_NOTICE_RECIPIENTS must be 'current' or 'good_standing'.")
 # The installation's public address, for absolute links in email (e.g. https://clinic.example.org).
-CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="")
+# CLINIC_BASE_URL is read as another name for it.
+CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="") or env.str("CLINIC_BASE_URL", default="")
 # Share of eligible voters that must take part, unless a ballot sets its own (0 to 1).
 CLINIC_DEFAULT_QUORUM = Decimal(env.str("CLINIC_DEFAULT_QUORUM", default="0.10"))
 # An arc with no note, measure or change for this many days is stalled.

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from governance.models import MajorityRule
 
@@ -94,7 +95,12 @@ def outcome(
     if rule == MajorityRule.PLURALITY:
         elected, tied = election_outcome(counts=counts, seats=seats)
         if tied:
-            summary = _("Tie for the last seat(s): a further ballot is needed for those seats.")
+            undecided = seats - len(elected)
+            summary = ngettext_lazy(
+                "Tie for the last seat: a further ballot is needed for it.",
+                "Tie for the last %(count)d seats: a further ballot is needed for them.",
+                undecided,
+            ) % {"count": undecided}
         else:
             summary = _("Elected by plurality.")
         return Outcome(

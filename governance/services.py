@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic.appendonly import rewrite_window_close, rewrite_window_open
 from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once, delivery_requeue
+from clinic.email import clinic_email
 from clinic.pdf import render_pdf
 from governance import conf
 from governance.models import (
@@ -305,6 +306,9 @@ def _meeting_context(meeting: Meeting) -> dict:
         "documents": list(meeting.documents.all()),
         "ballots": ballots,
         "notice_days": settings.CLINIC_NOTICE_PERIOD_DAYS,
+        # The notice is dated the day it is given (a part of the documents' digest, so a
+        # notice rendered on an earlier day is not reused).
+        "notice_date": timezone.localdate(),
         "CLINIC_NAME": settings.CLINIC_NAME,
         "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
     }
@@ -361,7 +365,14 @@ def _fingerprint(context: dict) -> str:
         (row._meta.label, [(f.attname, str(getattr(row, f.attname))) for f in row._meta.fields])
         for row in rows
     ]
-    values.append((context["meeting_url"], context["notice_days"], context["CLINIC_NAME"]))
+    values.append(
+        (
+            context["meeting_url"],
+            context["notice_days"],
+            context["notice_date"],
+            context["CLINIC_NAME"],
+        )
+    )
     return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
@@ -425,10 +436,11 @@ def _notice_message(
     member = delivery.member
     context = {**context, "member": member}
     subject = render_to_string("governance/email/notice_subject.txt", context).strip()
-    body = render_to_string("governance/email/notice_body.txt", context)
-    message = EmailMessage(
+    message = clinic_email(
         subject=subject,
-        body=body,
+        text_template="governance/email/notice_body.txt",
+        html_template="governance/email/notice_body.html",
+        context=context,
         to=[member.user.email],
         connection=connection,
         headers={"Content-Language": translation.get_language()},
@@ -1129,10 +1141,11 @@ def _ballot_message(mail: BallotMail, *, ballot: Ballot, connection) -> EmailMes
     }
     name = "opened" if mail.kind == BallotMailKind.OPENED else "reminder"
     subject = render_to_string(f"governance/email/ballot_{name}_subject.txt", context).strip()
-    body = render_to_string(f"governance/email/ballot_{name}_body.txt", context)
-    return EmailMessage(
+    return clinic_email(
         subject=subject,
-        body=body,
+        text_template=f"governance/email/ballot_{name}_body.txt",
+        html_template=f"governance/email/ballot_{name}_body.html",
+        context=context,
         to=[member.user.email],
         connection=connection,
         headers={"Content-Language": translation.get_language()},

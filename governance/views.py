@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -308,7 +309,13 @@ def notice_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _errors(error))
         return redirect("governance:meeting_manage", pk=meeting.pk)
     messages.success(
-        request, _("Notice queued for %(count)d new recipient(s).") % {"count": created}
+        request,
+        ngettext(
+            "Notice queued for %(count)d new recipient.",
+            "Notice queued for %(count)d new recipients.",
+            created,
+        )
+        % {"count": created},
     )
     return redirect("governance:notice_progress", pk=meeting.pk)
 
@@ -479,7 +486,12 @@ def ballot_open(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Ballot open: %(count)d eligible voters.") % {"count": ballot.eligible_count},
+            ngettext(
+                "Ballot open: %(count)d eligible voter.",
+                "Ballot open: %(count)d eligible voters.",
+                ballot.eligible_count,
+            )
+            % {"count": ballot.eligible_count},
         )
     return redirect("governance:ballot_manage", pk=ballot.pk)
 
@@ -523,7 +535,11 @@ def board_apply(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, _errors(error))
         return redirect("governance:ballot_manage", pk=ballot.pk)
-    messages.success(request, _("%(count)d board term(s) created.") % {"count": len(terms)})
+    messages.success(
+        request,
+        ngettext("%(count)d board term created.", "%(count)d board terms created.", len(terms))
+        % {"count": len(terms)},
+    )
     return redirect(reverse("governance:board"))
 
 

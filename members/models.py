@@ -437,15 +437,25 @@ def certificate_upload_to(instance: "ShareCertificate", filename: str) -> str:
 class ShareCertificate(models.Model):
     """A member's holding of one share class as certified at one point of the ledger.
 
-    Keyed by the last ledger entry it reflects, so asking twice for the same holding gives
-    the same certificate (and rendering it again is a no-op).
+    Keyed by the last ledger entry it reflects and a version, so asking twice for the same
+    holding gives the same certificate (and rendering it again is a no-op). A reissue (a
+    lost or damaged certificate) is a new version of the same holding; a certificate of a
+    holding that changed since, or reissued, is kept and marked superseded.
     """
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="certificates")
     share_class = models.ForeignKey(ShareClass, on_delete=models.PROTECT, related_name="+")
     last_entry = models.ForeignKey(ShareLedgerEntry, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField(_("version"), default=1)
     quantity = models.PositiveIntegerField(_("shares"))
     issued_on = models.DateField(_("date"), default=timezone.localdate)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    superseded_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes"
+    )
+    superseded_on = models.DateField(_("superseded on"), null=True, blank=True)
     file = models.FileField(_("PDF"), upload_to=certificate_upload_to, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -455,7 +465,14 @@ class ShareCertificate(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["member", "share_class", "last_entry"], name="one_certificate_per_holding"
+                fields=["member", "share_class", "last_entry", "version"],
+                name="one_certificate_per_holding_version",
+            ),
+            # One certificate in force per member and share class.
+            models.UniqueConstraint(
+                fields=["member", "share_class"],
+                condition=models.Q(superseded_on__isnull=True),
+                name="one_current_certificate_per_share_class",
             ),
         ]
 

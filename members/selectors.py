@@ -372,7 +372,7 @@ def current_certificates(member: Member) -> dict[int, ShareCertificate]:
     )
     last_by_class = {row["share_class"]: row["last"] for row in latest}
     certificates = ShareCertificate.objects.filter(
-        member=member, last_entry_id__in=last_by_class.values()
+        member=member, last_entry_id__in=last_by_class.values(), superseded_on__isnull=True
     ).exclude(file="")
     return {c.share_class_id: c for c in certificates}
 
@@ -446,3 +446,21 @@ def orientation_registrations(session: OrientationSession) -> QuerySet[Orientati
         member_pk=Subquery(member.values("pk")[:1]),
         attended_on=Subquery(member.values("orientation_attended_on")[:1]),
     ).order_by("registered_at", "pk")
+
+
+def member_certificates(member: Member) -> list[ShareCertificate]:
+    """Every certificate of the member, in force first, then by share class and newest."""
+    return list(
+        ShareCertificate.objects.filter(member=member)
+        .select_related("share_class", "superseded_by", "issued_by")
+        .order_by("superseded_on", "share_class__name", "-version", "-pk")
+    )
+
+
+def certificate_of_member(member_pk: int, pk: int) -> ShareCertificate:
+    """For the office: a certificate of the member named; another member's is a 404."""
+    return get_object_or_404(
+        ShareCertificate.objects.select_related("share_class", "member"),
+        member_id=member_pk,
+        pk=pk,
+    )

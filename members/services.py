@@ -340,22 +340,35 @@ _STILL_RELEVANT = {
 
 
 def _member_email_message(email: MemberEmail):
-    from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
+    from django.urls import reverse
     from django.utils import translation
 
+    from clinic.email import clinic_email
+    from clinic.links import absolute
     from members.tasks import set_password_url
 
     member = email.member
-    context = {"user": email.user, "member": member, "CLINIC_NAME": settings.CLINIC_NAME}
+    context = {
+        "user": email.user,
+        "member": member,
+        "login_url": absolute(reverse("account_login")),
+    }
     if email.kind == MemberEmailKind.WELCOME:
         context["set_password_url"] = set_password_url(email.user, email.base_url)
     language = member.language if member is not None else settings.LANGUAGE_CODE
     template = f"members/email/{email.kind}"
     with translation.override(language):
-        subject = render_to_string(f"{template}_subject.txt", context).strip()
-        body = render_to_string(f"{template}.txt", context)
-    return EmailMessage(subject=subject, body=body, to=[email.recipient])
+        subject = render_to_string(
+            f"{template}_subject.txt", {**context, "CLINIC_NAME": settings.CLINIC_NAME}
+        ).strip()
+        return clinic_email(
+            subject=subject,
+            text_template=f"{template}.txt",
+            html_template=f"{template}.html",
+            context=context,
+            to=[email.recipient],
+        )
 
 
 def member_email_send(*, email_id: int, final_attempt: bool = False) -> MemberEmail:
@@ -818,10 +831,12 @@ def share_entry_reverse(*, entry: ShareLedgerEntry, by, reason: str) -> list[Sha
 
 
 @transaction.atomic
-def share_certificate_for(*, member: Member, share_class: ShareClass) -> ShareCertificate:
-    """The certificate of the member's current holding (the same one until it changes)."""
-    from members import tasks
+def share_certificate_for(*, member: Member, share_class: ShareClass, by=None) -> ShareCertificate:
+    """The certificate of the member's current holding (the same one until it changes).
 
+    Idempotent: asking again, by the member or the office, gives the certificate already in
+    force. A certificate of an earlier holding is kept and marked superseded by the new one.
+    """
     _lock_members(member.pk)
     last_entry = (
         ShareLedgerEntry.objects.filter(member=member, share_class=share_class)
@@ -831,16 +846,71 @@ def share_certificate_for(*, member: Member, share_class: ShareClass) -> ShareCe
     held = _holding(member.pk, share_class)
     if last_entry is None or held <= 0:
         raise ValidationError(_("There is no holding of this share class to certify."))
-    certificate, _created = ShareCertificate.objects.get_or_create(
+    current = ShareCertificate.objects.filter(
+        member=member, share_class=share_class, superseded_on__isnull=True
+    ).first()
+    if current is not None and current.last_entry_id == last_entry.pk:
+        _queue_certificate_render(current)
+        return current
+    if current is not None:
+        # Out of force first: one current certificate per share class (a constraint).
+        ShareCertificate.objects.filter(pk=current.pk).update(superseded_on=timezone.localdate())
+    earlier_versions = ShareCertificate.objects.filter(
+        member=member, share_class=share_class, last_entry=last_entry
+    ).aggregate(last=Max("version"))["last"]
+    certificate = ShareCertificate.objects.create(
         member=member,
         share_class=share_class,
         last_entry=last_entry,
-        defaults={"quantity": held},
+        quantity=held,
+        issued_by=by,
+        version=(earlier_versions or 0) + 1,
     )
+    if current is not None:
+        ShareCertificate.objects.filter(pk=current.pk).update(superseded_by=certificate)
+    _queue_certificate_render(certificate)
+    return certificate
+
+
+@transaction.atomic
+def share_certificate_reissue(*, certificate: ShareCertificate, by) -> ShareCertificate:
+    """Issue the certificate again (lost, damaged): a new version of the same holding; the
+    old one is kept and marked superseded. Idempotent: reissuing a certificate already
+    superseded (a second click, a stale page) returns the one that replaced it."""
+    _lock_members(certificate.member_id)
+    old = ShareCertificate.objects.select_related("share_class").get(pk=certificate.pk)
+    if old.superseded_on is not None:
+        return ShareCertificate.objects.filter(supersedes=old).get()
+    current_last = (
+        ShareLedgerEntry.objects.filter(member_id=old.member_id, share_class=old.share_class)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if current_last != old.last_entry_id:
+        # The holding changed since: the new certificate certifies today's holding.
+        return share_certificate_for(member=old.member, share_class=old.share_class, by=by)
+    # The old one stops being in force first: one current certificate per share class.
+    ShareCertificate.objects.filter(pk=old.pk).update(superseded_on=timezone.localdate())
+    certificate = ShareCertificate.objects.create(
+        member_id=old.member_id,
+        share_class=old.share_class,
+        last_entry_id=old.last_entry_id,
+        quantity=old.quantity,
+        version=old.version + 1,
+        issued_by=by,
+    )
+    ShareCertificate.objects.filter(pk=old.pk).update(superseded_by=certificate)
+    _queue_certificate_render(certificate)
+    return certificate
+
+
+def _queue_certificate_render(certificate: ShareCertificate) -> None:
+    from members import tasks
+
     if not certificate.file:
         certificate_id = certificate.pk
         transaction.on_commit(lambda: tasks.render_share_certificate.delay(certificate_id))
-    return certificate
 
 
 def share_certificate_render(*, certificate_id: int) -> None:

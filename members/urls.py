@@ -42,6 +42,21 @@ urlpatterns = [
         views.orientation_session_detail,
         name="orientation_session_detail",
     ),
+    path(
+        "register/<int:pk>/certificates/class/<int:share_class_pk>/",
+        views.member_certificate_issue,
+        name="member_certificate_issue",
+    ),
+    path(
+        "register/<int:member_pk>/certificates/<int:pk>/",
+        views.member_certificate_download,
+        name="member_certificate_download",
+    ),
+    path(
+        "register/<int:member_pk>/certificates/<int:pk>/reissue/",
+        views.member_certificate_reissue,
+        name="member_certificate_reissue",
+    ),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/<int:pk>/reverse/", views.ledger_reverse, name="ledger_reverse"),
     path("plans/", views.fee_plans, name="fee_plans"),

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -669,4 +670,59 @@ def orientation_session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "members/orientation_session_detail.html",
         {"session": session, "registrations": registrations},
+    )
+
+
+# --- Share certificates, for the office ------------------------------------------------------
+
+
+@role_required(ADMIN)
+@require_POST
+def member_certificate_issue(request: HttpRequest, pk: int, share_class_pk: int) -> HttpResponse:
+    """Certify the member's holding of a share class today (the same certificate again if
+    it is already certified)."""
+    member = selectors.member_for_admin(pk)
+    share_class = get_object_or_404(ShareClass, pk=share_class_pk)
+    try:
+        certificate = services.share_certificate_for(
+            member=member, share_class=share_class, by=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    else:
+        messages.success(
+            request,
+            _("Certificate %(number)s is in force; its PDF is ready in a moment.")
+            % {"number": certificate.number},
+        )
+    return redirect(f"{reverse('members:member_detail', args=[member.pk])}#certificates-heading")
+
+
+@role_required(ADMIN)
+def member_certificate_reissue(request: HttpRequest, member_pk: int, pk: int) -> HttpResponse:
+    """Asks first; then a new version of the certificate, the old one kept as superseded."""
+    certificate = selectors.certificate_of_member(member_pk, pk)
+    if request.method == "POST":
+        new = services.share_certificate_reissue(certificate=certificate, by=request.user)
+        messages.success(
+            request,
+            _("Certificate %(new)s issued; %(old)s is kept, marked superseded.")
+            % {"new": new.number, "old": certificate.number},
+        )
+        return redirect(
+            f"{reverse('members:member_detail', args=[member_pk])}#certificates-heading"
+        )
+    return render(request, "members/certificate_reissue.html", {"certificate": certificate})
+
+
+@role_required(ADMIN)
+def member_certificate_download(request: HttpRequest, member_pk: int, pk: int) -> FileResponse:
+    certificate = selectors.certificate_of_member(member_pk, pk)
+    return stored_file_response(
+        request,
+        certificate.file,
+        filename=f"share-certificate-{certificate.number}.pdf",
+        regenerate=lambda: services.share_certificate_file_lost(
+            certificate_id=certificate.pk, name=certificate.file.name
+        ),
     )

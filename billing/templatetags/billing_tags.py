@@ -26,7 +26,35 @@ def my_invoices(member) -> dict:
             for currency, amount in selectors.balances_by_currency(invoices).items()
         ],
         "cover": selectors.member_cover_on(member=member, on=timezone.localdate()),
+        **_statement_defaults(),
     }
+
+
+def _statement_defaults() -> dict:
+    from billing.forms import StatementForm
+
+    dates = StatementForm.default_range()
+    return {"statement_start": dates["start"], "statement_end": dates["end"]}
+
+
+@register.inclusion_tag("billing/_member_account.html")
+def member_account(member) -> dict:
+    """On the member's page for the office: what the member owes and their statement."""
+    invoices = list(selectors.member_invoices(member))
+    return {
+        "member": member,
+        "invoice_count": len(invoices),
+        "balances": [
+            {"currency": currency, "amount": abs(amount), "owed_by_member": amount > 0}
+            for currency, amount in selectors.balances_by_currency(invoices).items()
+        ],
+        **_statement_defaults(),
+    }
+
+
+@register.simple_tag
+def statement_dates() -> dict:
+    return _statement_defaults()
 
 
 @register.filter

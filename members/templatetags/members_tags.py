@@ -12,3 +12,15 @@ def members_admin_counts() -> dict:
         "applications": selectors.applications().count(),
         "orientation": selectors.orientation_pending_count(),
     }
+
+
+@register.inclusion_tag("members/_member_certificates.html")
+def member_certificates(member, holdings) -> dict:
+    """On the member's page for the office: the certificates, and issuing or reissuing."""
+    return {
+        "member": member,
+        "certificates": selectors.member_certificates(member),
+        # Every share class held today: certifying one already certified gives the same
+        # certificate again (share_certificate_for is idempotent).
+        "to_issue": [h for h in holdings if h["shares"] > 0],
+    }

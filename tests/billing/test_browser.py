@@ -73,3 +73,45 @@ def test_administrator_invoices_the_anchor_and_the_anchor_contact_sees_it_paid(
     expect(row.get_by_role("link", name=f"Download {invoice.number}")).to_be_visible()
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
+
+
+def test_issuing_a_credit_note_asks_first_and_says_who_is_emailed(live_server, page: Page):
+    from decimal import Decimal
+
+    from billing.models import CreditNote
+    from tests.billing.helpers import contract_invoice
+
+    demo_user(
+        email="admin@demo.coop", first_name="Ada", last_name="Office", roles=(Role.ADMINISTRATOR,)
+    )
+    invoice = contract_invoice(rate=Decimal("100.00"))
+    log_in(page, live_server, "admin@demo.coop")
+    page.goto(f"{live_server.url}/billing/invoices/{invoice.pk}/")
+    page.get_by_label("Amount to credit").fill("30")
+    page.get_by_label("Reason").fill("Two weeks not covered")
+    page.get_by_role("button", name="Review the credit note").click()
+
+    # Nothing is issued yet: the page says what will happen and to whom.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Issue the credit note?")
+    expect(page.locator("#credit-amount")).to_have_text("€30.00")
+    expect(page.locator("#credit-reason")).to_have_text("Two weeks not covered")
+    expect(page.locator("#credit-balance-after")).to_have_text("€70.00")
+    expect(page.locator("#credit-recipient")).to_contain_text(invoice.bill_to_email)
+    assert not CreditNote.objects.exists()
+
+    # Going back issues nothing.
+    page.get_by_role("link", name="No, go back to the invoice").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {invoice.number}")
+    assert not CreditNote.objects.exists()
+
+    page.get_by_label("Amount to credit").fill("30")
+    page.get_by_label("Reason").fill("Two weeks not covered")
+    page.get_by_role("button", name="Review the credit note").click()
+    page.get_by_role("button", name="Yes, issue the credit note").click()
+    # Issuing asks for the password again, then goes ahead with the confirmed request.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
+    page.locator("input[name=password]").fill("demo-pass-2026")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {invoice.number}")
+    note = CreditNote.objects.get()
+    assert (note.amount, note.reason) == (Decimal("30.00"), "Two weeks not covered")

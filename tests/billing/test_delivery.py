@@ -207,4 +207,6 @@ def test_delivering_an_invoice_reads_it_in_three_queries_whatever_its_size(
     assert len(mailoutbox) == 1
     email = InvoiceEmail.objects.get(invoice=invoice)
     assert (email.status, email.attempts) == (DeliveryStatus.SENT, 1)
-    assert "Paid" in pdf_text(Invoice.objects.get(pk=invoice.pk).pdf.read())
+    # The PDF is the invoice as issued; the email says what is still due now.
+    assert "Paid" not in pdf_text(Invoice.objects.get(pk=invoice.pk).pdf.read())
+    assert "The amount still due is" in mailoutbox[0].body

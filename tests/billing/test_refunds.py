@@ -85,7 +85,7 @@ def test_the_invoice_page_shows_money_returned(client):
     services.credit_note_issue(invoice=invoice, amount=Decimal("30.00"), reason="Left early")
     client.force_login(user_with_role(Role.ADMINISTRATOR))
     page = client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
-    assert 'id="invoice-owed-back">€30.00' in page
+    assert 'id="invoice-owed-back"><span class="text-nowrap">€30.00</span>' in page
     assert reverse("billing:refund_create", args=[invoice.pk]) in page
     response = client.post(
         reverse("billing:refund_create", args=[invoice.pk]),
@@ -99,8 +99,8 @@ def test_the_invoice_page_shows_money_returned(client):
     )
     assert response.status_code == 302
     page = client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
-    assert 'id="invoice-refunded">€30.00' in page
-    assert "€30.00 · Bank transfer R-1 · Credit paid back" in page
+    assert 'id="invoice-refunded"><span class="text-nowrap">€30.00</span>' in page
+    assert "€30.00</span> · Bank transfer R-1 · Credit paid back" in page
 
 
 def test_a_refund_above_the_credit_is_refused_on_the_page(client):

@@ -509,13 +509,27 @@ def test_overpayment_on_the_invoice_page_shows_the_message_and_records_nothing(a
 def test_invoice_page_issues_a_credit_note(admin, client):
     invoice = contract_invoice()
     url = reverse("billing:credit_note_create", args=[invoice.pk])
+    data = {"amount": "100.00", "reason": "Contract signed late"}
+    # First what it will do: nothing is issued yet.
+    page = client.post(url, data)
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Issue the credit note?" in content
+    assert invoice.bill_to_email in content and "Contract signed late" in content
+    assert 'id="credit-amount"><strong class="text-nowrap">€100.00' in content
+    assert not CreditNote.objects.exists()
     reauthenticate(client)
-    response = client.post(url, {"amount": "100.00", "reason": "Contract signed late"})
+    response = client.post(url, {**data, "confirm": "1"})
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.CREDITED
-    assert CreditNote.objects.get().invoice == invoice
-    assert client.post(url, {"amount": "1", "reason": "again"}).status_code == 400
+    note = CreditNote.objects.get()
+    assert (note.invoice, note.reason) == (invoice, "Contract signed late")
+    # Nothing is left to credit: refused at the first step, with a field error.
+    again = client.post(url, {"amount": "1", "reason": "again"})
+    assert again.status_code == 400 and "not yet credited" in again.content.decode()
+    assert client.post(url, {"amount": "1", "reason": "again", "confirm": "1"}).status_code == 400
+    assert CreditNote.objects.count() == 1
 
 
 def test_run_invoicing_previews_then_issues(admin, client, django_capture_on_commit_callbacks):
@@ -600,3 +614,16 @@ def test_only_draft_contracts_can_be_edited(admin, client):
     assert "Only a draft contract can be changed" in response.content.decode()
     contract.refresh_from_db()
     assert contract.rate_per_member_month == Decimal("41.00")
+
+
+def test_a_credit_note_confirmed_twice_is_issued_once(admin, client):
+    """A second click, or the same confirmation page sent again from another tab."""
+    invoice = contract_invoice()
+    url = reverse("billing:credit_note_create", args=[invoice.pk])
+    reauthenticate(client)
+    confirmed = {"amount": "10.00", "reason": "Goodwill", "credited_before": "0.00", "confirm": "1"}
+    assert client.post(url, confirmed).status_code == 302
+    again = client.post(url, confirmed)
+    assert again.status_code == 400
+    assert "since this one was confirmed" in again.content.decode()
+    assert CreditNote.objects.count() == 1

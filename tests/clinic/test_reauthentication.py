@@ -98,6 +98,9 @@ def test_issuing_a_credit_note_asks_for_the_password_again(admin, client):
     invoice = contract_invoice()
     url = reverse("billing:credit_note_create", args=[invoice.pk])
     data = {"amount": "100.00", "reason": "Contract signed late"}
+    # The confirmation page is shown; only the issuing itself asks.
+    assert client.post(url, data).status_code == 200
+    data["confirm"] = "1"
     assert _asks_for_password(client.post(url, data), url)
     assert not CreditNote.objects.exists()
 

@@ -395,6 +395,10 @@ ROUTES: dict[str, Route] = _routes(
     Route("members:member_shares", "admin", pk="member", post=400, post_only="outer"),
     Route("members:orientation_sessions", "admin"),
     Route("members:orientation_session_detail", "admin", pk="orientation_session"),
+    Route("members:member_certificate_issue", "admin", pk="member", post=302, post_only="inner"),
+    Route("members:member_certificate_download", "admin", pk="certificate"),
+    # Asks first on GET; reissues on POST.
+    Route("members:member_certificate_reissue", "admin", pk="certificate", post=302),
     Route("members:ledger", "admin"),
     Route("members:ledger_reverse", "admin", pk="ledger_entry", post=302, post_only="outer"),
     Route("members:fee_plans", "admin"),
@@ -447,6 +451,16 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:anchor_roster", "anchor-record", pk="contract"),
     # Nobody is shown another's invoice; the administrator's 404 is "PDF not prepared".
     Route("billing:invoice_pdf", "billing-record", pk="invoice"),
+    # Account statements: the member's own, any member's for the office, a contract's for
+    # its anchor's contacts and the office.
+    Route("billing:my_statement", "member"),
+    Route("billing:member_statement", "admin"),
+    Route(
+        "billing:contract_statement",
+        "anchor-record",
+        pk="contract",
+        overrides={("admin", "GET"): 200, ("admin", "POST"): 200},
+    ),
     Route("billing:credit_note_pdf", "billing-record", pk="credit_note"),
     Route("billing:anchor_list", "admin"),
     Route("billing:anchor_create", "admin"),
@@ -464,12 +478,14 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:run_invoicing", "admin"),
     Route("billing:invoice_detail", "admin", pk="invoice"),
     Route("billing:payment_create", "admin", pk="invoice", post=400, post_only="inner"),
-    # Asks for the password again before issuing.
-    Route("billing:credit_note_create", "admin", pk="invoice", post=302, post_only="inner"),
+    # An empty form gets its errors; the confirmed request asks for the password again.
+    Route("billing:credit_note_create", "admin", pk="invoice", post=400, post_only="inner"),
     Route("billing:invoice_email_resend", "admin", pk="email", post=302, post_only="inner"),
     Route("billing:refund_create", "admin", pk="invoice", post=400, post_only="inner"),
     Route("billing:aging_report", "admin"),
     Route("billing:aging_report_csv", "admin"),
+    # Without a payer named there is nobody to remind.
+    Route("billing:aging_remind", "admin", ok=404),
     Route("billing:federation_statement", "admin"),
     Route("billing:federation_request", "admin", post=302, post_only="inner"),
     Route("billing:federation_pdf", "admin", ok=404),  # no statement prepared

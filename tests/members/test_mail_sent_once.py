@@ -82,7 +82,9 @@ def test_each_decision_and_answer_is_mailed_once_whatever_the_task_runs(mailbox)
     assert set(by_kind) == {MemberEmailKind.REJECTION, MemberEmailKind.ALREADY_REGISTERED}
     assert (
         "Outside our area"
-        in next(m for m in messages if m["To"] == rejected.user.email).get_content()
+        in next(m for m in messages if m["To"] == rejected.user.email)
+        .get_body(("plain",))
+        .get_content()
     )
 
 

@@ -19,9 +19,11 @@ def test_the_worker_mails_welcome_and_rejection_through_smtp(celery_worker, mail
     services.member_reject(member=rejected, by=admin, reason="Outside our area")
     messages = mailbox.wait_for(2)
     by_recipient = {message["To"]: message for message in messages}
-    body = by_recipient[welcome.user.email].get_content()
+    body = by_recipient[welcome.user.email].get_body(("plain",)).get_content()
     assert re.search(r"https://clinic\.example\.org/accounts/password/reset/key/\S+", body)
-    assert "Outside our area" in by_recipient[rejected.user.email].get_content()
+    assert (
+        "Outside our area" in by_recipient[rejected.user.email].get_body(("plain",)).get_content()
+    )
 
 
 @pytest.mark.django_db
