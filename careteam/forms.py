@@ -59,3 +59,16 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = practitioners()
+
+
+class AssignmentEndForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=200,
+        help_text=_("Kept with the care team's history."),
+    )
+
+
+class CaseloadSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name or member number"), required=False, max_length=100)
