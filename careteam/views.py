@@ -311,7 +311,8 @@ def care_team_end(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
         ended_on__isnull=True,
     )
-    form = AssignmentEndForm(request.POST or None)
+    # The reason is optional: an empty POST is still a bound form.
+    form = AssignmentEndForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.care_team_end(

@@ -116,6 +116,11 @@ PAGES = [
     ("arcs:arc_list", "hub", "?which=stalled"),
     ("arcs:members_without_arc", "hub"),
     ("arcs:access_log", "hub"),
+    ("arcs:access_log", "hub", "?date_from=2020-01-01&date_to=2099-12-31"),
+    ("careteam:caseload", "clinician", "?q=M1"),
+    ("careteam:consultation_list", "clinician", "?whose=mine"),
+    ("careteam:consultation_list", "hub", "?status=open&age=under_7"),
+    ("careteam:reviews_due", "clinician"),
 ]
 
 
