@@ -1,5 +1,7 @@
 """Reads of care teams, consultations and notifications, each a fixed number of queries."""
 
+import re
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from careteam.models import (
@@ -218,7 +220,8 @@ def member_search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
     query = query.strip()
     if not query:
         return members
-    if query.isdigit() and len(query) < 19:
+    # ASCII digits only: "²" is a digit to str.isdigit() but no number to int().
+    if re.fullmatch(r"[0-9]{1,18}", query):
         return members.filter(number=int(query))
     for word in query.split()[:5]:
         members = members.filter(
