@@ -657,6 +657,19 @@ LIST_TITLES = {
 }
 
 
+def _filters_title(title, data: dict) -> str:
+    """A list's title with the dashboard filters applied to it, so the page says what it
+    shows ("Stalled arcs: discipline Nutrition, care teams of Ana Lima")."""
+    applied = []
+    if data.get("discipline"):
+        applied.append(_("discipline %(name)s") % {"name": data["discipline"].name})
+    if data.get("practitioner"):
+        applied.append(
+            _("care teams of %(name)s") % {"name": data["practitioner"].user.get_full_name()}
+        )
+    return f"{title}: {', '.join(applied)}" if applied else str(title)
+
+
 @role_required(Role.HUB_COORDINATOR)
 def arc_list(request: HttpRequest) -> HttpResponse:
     services.access_list_record(
@@ -681,7 +694,7 @@ def arc_list(request: HttpRequest) -> HttpResponse:
         "arcs/arc_list.html",
         {
             "page": page,
-            "title": LIST_TITLES.get(which, _("All arcs")),
+            "title": _filters_title(LIST_TITLES.get(which, _("All arcs")), data),
             "filters": filters,
             "query": query.urlencode(),
             "today": timezone.localdate(),
@@ -707,7 +720,12 @@ def members_without_arc(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "arcs/members_without_arc.html",
-        {"page": page, "filters": filters, "query": query.urlencode()},
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "title": _filters_title(_("Active members with no active arc"), data),
+        },
     )
 
 

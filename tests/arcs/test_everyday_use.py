@@ -2,6 +2,7 @@
 original, reviews with notes and a decision, and confirmation before a status change."""
 
 import datetime
+import html
 import json
 import re
 from decimal import Decimal
@@ -447,3 +448,22 @@ def test_access_log_filters_by_date_range(client):
     assert rows.context["rows"] == []
     bad = client.get(url, {"date_from": today.isoformat(), "date_to": yesterday.isoformat()})
     assert "date_to" in bad.context["form"].errors
+
+
+def test_filtered_arc_lists_say_their_filters_in_the_title(client):
+    from tests.arcs.factories import discipline
+
+    care = CareSetting()
+    client.force_login(care.hub.user)
+    nutrition = discipline("nutrition")
+    response = client.get(
+        reverse("arcs:arc_list"),
+        {"which": "overdue", "discipline": nutrition.pk, "practitioner": care.clinician.pk},
+    )
+    name = care.clinician.user.get_full_name()
+    title = f"Arcs with a review overdue: discipline Nutrition, care teams of {name}"
+    assert f"<h1>{title}</h1>" in html.unescape(response.content.decode())
+    response = client.get(reverse("arcs:members_without_arc"), {"discipline": nutrition.pk})
+    assert "<h1>Active members with no active arc: discipline Nutrition</h1>" in (
+        response.content.decode()
+    )

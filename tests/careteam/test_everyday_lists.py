@@ -3,6 +3,7 @@ its consequences, consultation lists say who, what, from whom and when, the case
 a search, and reviews due this week put overdue ones first."""
 
 import datetime
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -39,7 +40,7 @@ def test_ending_an_assignment_says_what_happens_and_keeps_the_reason(client):
     assert f'href="{url}"' in team_page  # a link to the confirmation, not a bare button
     asked = client.get(url)
     assert asked.status_code == 200
-    html = asked.content.decode()
+    html = unescape(asked.content.decode())
     assert care.clinician.user.get_full_name() in html
     assert "no longer sees this member" in html
     assert "Stair practice" in html and "will need a new owner" in html
@@ -90,7 +91,7 @@ def test_consultation_list_says_about_whom_what_from_whom_and_how_long_ago(clien
     )
     # The question is append-only (no backdating it here): just asked reads "0 minutes ago".
     client.force_login(dietitian.user)
-    html = client.get(reverse("careteam:consultation_list")).content.decode()
+    html = unescape(client.get(reverse("careteam:consultation_list")).content.decode())
     assert care.member.full_name in html
     # The question's first words (twelve), not all of it.
     assert "Could a lighter diet ease the load on the knee during the …" in html
