@@ -399,7 +399,8 @@ def access_log(
 ) -> QuerySet:
     """The access log grouped: the same person doing the same thing to the same record on
     the same day (in the clinic's time zone) is one row, with how many times and when
-    first and last. Rows are dicts with the names the page shows; latest first."""
+    first and last. Rows are dicts with the names the page shows; latest first. Entries
+    of one group may differ in detail (the arc page, its plan form): one is shown."""
     entries = AccessLogEntry.objects.all()
     if member_id:
         entries = entries.filter(member_id=member_id)
