@@ -540,19 +540,15 @@ def reviews_due_for(user, *, within_days: int = 7, today: datetime.date | None =
 def interventions_due_for(user, *, within_days: int = 7, today: datetime.date | None = None):
     """Interventions the user is responsible for, running now or starting within a week."""
     today = today or timezone.localdate()
-    items = Intervention.objects.filter(
-        practitioner__user=user,
-        arc__status=ArcStatus.ACTIVE,
-        removed_on__isnull=True,
-        arc__member_id__in=member_ids_in_care_of(user),
-        starts_on__lte=today + datetime.timedelta(days=within_days),
-    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-    # Two steps, as in ``interventions_needing_owner``: joined with the member and user rows
-    # in one statement, the caseload's query ran for minutes at 1,000 members in the
-    # query-count test once earlier tests had left the planner's statistics small.
-    ids = list(items.values_list("pk", flat=True))
     return (
-        Intervention.objects.filter(pk__in=ids)
+        Intervention.objects.filter(
+            practitioner__user=user,
+            arc__status=ArcStatus.ACTIVE,
+            removed_on__isnull=True,
+            arc__member_id__in=member_ids_in_care_of(user),
+            starts_on__lte=today + datetime.timedelta(days=within_days),
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
         .select_related("arc__member__user", "discipline")
         .order_by("starts_on", "pk")
     )
