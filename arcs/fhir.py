@@ -13,7 +13,8 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from arcs.models import Arc, ArcStatus, Direction, NoteVisibility
-from arcs.selectors import arc_with_plan
+from arcs.selectors import arc_with_plan, current_measurements
+from arcs.ucum import UCUM_SYSTEM
 from careteam.models import TeamRole
 from careteam.selectors import care_team_of
 
@@ -39,10 +40,15 @@ def _urn(kind: str, pk) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{settings.CLINIC_NAME}/{kind}/{pk}')}"
 
 
-def _quantity(value, unit: str) -> dict:
+def _quantity(value, measure) -> dict:
+    """A Quantity with the unit people read, and its UCUM system and code when the
+    measure's unit has one, so a receiving system can compare and convert values."""
     quantity = {"value": value}
-    if unit:
-        quantity["unit"] = unit
+    if measure.unit:
+        quantity["unit"] = measure.unit
+    if measure.ucum_code:
+        quantity["system"] = UCUM_SYSTEM
+        quantity["code"] = measure.ucum_code
     return quantity
 
 
@@ -173,7 +179,7 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
         plan_ref = _urn("arc", arc.pk)
         goal_refs = []
         values_by_measure: dict[int, list] = {}
-        for measurement in arc.measurements.all():
+        for measurement in current_measurements(arc):
             values_by_measure.setdefault(measurement.measure_id, []).append(measurement.value)
         for goal in arc.goals.all():
             goal_ref = _urn("goal", goal.pk)
@@ -208,7 +214,7 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
                         "target": [
                             {
                                 "measure": _code(goal.measure),
-                                "detailQuantity": _quantity(goal.target, goal.measure.unit),
+                                "detailQuantity": _quantity(goal.target, goal.measure),
                                 "dueDate": goal.target_date.isoformat(),
                             }
                         ],
@@ -258,7 +264,7 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
         if period:
             plan["period"] = period
         entries.append({"fullUrl": plan_ref, "resource": plan})
-        for measurement in arc.measurements.all():
+        for measurement in current_measurements(arc):
             entries.append(
                 {
                     "fullUrl": _urn("measurement", measurement.pk),
@@ -270,7 +276,7 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
                         "code": _code(measurement.measure),
                         "subject": {"reference": patient_ref},
                         "effectiveDateTime": measurement.measured_on.isoformat(),
-                        "valueQuantity": _quantity(measurement.value, measurement.measure.unit),
+                        "valueQuantity": _quantity(measurement.value, measurement.measure),
                     },
                 }
             )

@@ -18,6 +18,7 @@ RECORD_ROUTES: dict[str, tuple[str, str]] = {
             "arc_status",
             "arc_review",
             "measurement_add",
+            "measurement_correct",
             "note_add",
             "arc_history",
             "plan_item_add",

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from members.models import ImmutableModel
+from members.models import ImmutableModel, ImmutableQuerySet
 
 
 class ArcStatus(models.TextChoices):
@@ -41,18 +41,36 @@ class Direction(models.TextChoices):
 class OutcomeMeasure(models.Model):
     """A kind of outcome measure (PHQ-9, walking distance…); the clinic can define its own."""
 
+    # Generated from the name when the measure is defined (``outcome_measure_define``).
     slug = models.SlugField(unique=True)
     name = models.CharField(_("name"), max_length=100, unique=True)
     unit = models.CharField(_("unit"), max_length=32, blank=True)
+    # The unit as UCUM writes it (``mm[Hg]``, ``{score}``), for the FHIR export; empty when
+    # the unit has no UCUM form.
+    ucum_code = models.CharField(
+        _("UCUM code"),
+        max_length=32,
+        blank=True,
+        help_text=_("The unit in UCUM: kg, m, mm[Hg], /min, {score}…"),
+    )
     direction = models.CharField(
         _("direction of improvement"), max_length=8, choices=Direction.choices
     )
     loinc_code = models.CharField(_("LOINC code"), max_length=16, blank=True)
+    # The values the measure can take: a value outside is a typing error, refused.
+    min_value = models.DecimalField(_("lowest valid value"), max_digits=10, decimal_places=2)
+    max_value = models.DecimalField(_("highest valid value"), max_digits=10, decimal_places=2)
 
     class Meta:
         verbose_name = _("outcome measure")
         verbose_name_plural = _("outcome measures")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_value__lt=models.F("max_value")),
+                name="outcome_measure_range_in_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.unit})" if self.unit else self.name
@@ -122,6 +140,36 @@ class ArcStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.arc}: {self.from_status} → {self.to_status}"
+
+
+class ReviewOutcome(models.TextChoices):
+    CONTINUE = "continue", _("Continue the plan as it is")
+    CHANGE_PLAN = "change_plan", _("Change the plan")
+    CLOSE = "close", _("Close the arc")
+
+
+class ArcReview(ImmutableModel):
+    """A review of the arc held with the member: what was found and what was decided.
+
+    Written once (arcs 0009 in PostgreSQL). "Close" and "change the plan" are decisions;
+    the arc closes through the status workflow and the plan changes through its forms.
+    """
+
+    arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="reviews")
+    held_on = models.DateField(_("held on"))
+    notes = models.TextField(_("review notes"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ReviewOutcome.choices)
+    next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["-held_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Review of {self.arc} on {self.held_on}"
 
 
 class PlanItem(models.Model):
@@ -218,25 +266,69 @@ class Intervention(PlanItem):
         return self.description
 
 
-class Measurement(models.Model):
-    """One recorded value of an outcome measure on an arc."""
+class MeasurementQuerySet(ImmutableQuerySet):
+    def current(self) -> "MeasurementQuerySet":
+        """The values that stand: neither struck out nor replaced by a correction."""
+        superseded = Measurement.objects.filter(corrects=models.OuterRef("pk"))
+        return self.filter(struck_out=False).filter(~models.Exists(superseded))
+
+    def with_superseded(self) -> "MeasurementQuerySet":
+        """Every row, each marked ``superseded`` when a later row corrects or strikes it."""
+        superseded = Measurement.objects.filter(corrects=models.OuterRef("pk"))
+        return self.annotate(superseded=models.Exists(superseded))
+
+
+class Measurement(ImmutableModel):
+    """One recorded value of an outcome measure on an arc.
+
+    Append-only (arcs 0009 in PostgreSQL): a value entered in error is corrected by a new
+    row pointing at it (``corrects``) with the right value and date, or struck out by a
+    new row with no value; both carry the reason. The original stays in the history.
+    """
 
     arc = models.ForeignKey(Arc, on_delete=models.CASCADE, related_name="measurements")
     measure = models.ForeignKey(
         OutcomeMeasure, on_delete=models.PROTECT, related_name="measurements",
         verbose_name=_("measure"),
     )  # fmt: skip
-    value = models.DecimalField(_("value"), max_digits=10, decimal_places=2)
+    value = models.DecimalField(_("value"), max_digits=10, decimal_places=2, null=True)
     measured_on = models.DateField(_("date measured"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    corrects = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="correction",
+        verbose_name=_("corrects"),
+    )
+    struck_out = models.BooleanField(_("struck out"), default=False)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    objects = MeasurementQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("measurement")
         ordering = ["measured_on", "pk"]
         indexes = [models.Index(fields=["arc", "measure", "measured_on"])]
+        constraints = [
+            # A value, unless the row strikes one out; only a correcting row strikes out.
+            models.CheckConstraint(
+                condition=Q(struck_out=False, value__isnull=False)
+                | Q(struck_out=True, value__isnull=True, corrects__isnull=False),
+                name="measurement_value_unless_struck_out",
+            ),
+            # A correction or a strike-out says why.
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True) | ~Q(reason=""),
+                name="measurement_correction_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
+        if self.struck_out:
+            return f"{self.measure.name} struck out on {self.measured_on}"
         return f"{self.measure.name} {self.value} on {self.measured_on}"
 
 

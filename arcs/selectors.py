@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -17,8 +18,10 @@ from django.utils.translation import gettext_lazy
 from arcs.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
+    AccessAction,
     AccessLogEntry,
     Arc,
+    ArcReview,
     ArcStatus,
     ArcVersion,
     Goal,
@@ -98,11 +101,13 @@ def arc_with_plan(arc: Arc, *, shared_notes_only: bool) -> Arc:
                 "interventions",
                 queryset=Intervention.objects.select_related("discipline", "practitioner__user"),
             ),
+            # Every row, corrected and struck-out ones too (the history shows them); the
+            # charts use only the values that stand (``goal_progress``).
             Prefetch(
                 "measurements",
-                queryset=Measurement.objects.select_related("measure").order_by(
-                    "measured_on", "pk"
-                ),
+                queryset=Measurement.objects.with_superseded()
+                .select_related("measure", "recorded_by", "corrects")
+                .order_by("measured_on", "pk"),
             ),
             Prefetch("notes", queryset=notes),
         )
@@ -159,10 +164,17 @@ class GoalProgress:
         return self.latest >= self.goal.target
 
 
+def current_measurements(arc: Arc) -> list[Measurement]:
+    """The values that stand, in date order: corrected values replaced by their
+    correction, struck-out ones left out (uses the measurements ``arc_with_plan`` fetched)."""
+    rows = sorted(arc.measurements.all(), key=lambda m: (m.measured_on, m.pk))
+    return [m for m in rows if not m.struck_out and not m.superseded]
+
+
 def goal_progress(arc: Arc) -> list[GoalProgress]:
     """Each goal with the arc's values of its measure (uses prefetched goals and measures)."""
     by_measure: dict[int, list] = {}
-    for measurement in arc.measurements.all():
+    for measurement in current_measurements(arc):
         by_measure.setdefault(measurement.measure_id, []).append(
             (measurement.measured_on, measurement.value)
         )
@@ -171,6 +183,11 @@ def goal_progress(arc: Arc) -> list[GoalProgress]:
         for goal in arc.goals.all()
         if goal.removed_on is None
     ]
+
+
+def arc_reviews(arc: Arc) -> QuerySet[ArcReview]:
+    """The arc's reviews, latest first, with who recorded them (one query)."""
+    return arc.reviews.select_related("recorded_by").order_by("-held_on", "-pk")
 
 
 # --- Versions ------------------------------------------------------------------------------
@@ -373,13 +390,117 @@ def active_members_without_active_arc(
 # --- Access log ----------------------------------------------------------------------------
 
 
-def access_log(*, member_id: int | None = None, user_id: int | None = None):
-    entries = AccessLogEntry.objects.select_related("user", "member__user")
+def access_log(
+    *,
+    member_id: int | None = None,
+    user_id: int | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet:
+    """The access log grouped: the same person doing the same thing to the same record on
+    the same day (in the clinic's time zone) is one row, with how many times and when
+    first and last. Rows are dicts with the names the page shows; latest first. Entries
+    of one group may differ in detail (the arc page, its plan form): one is shown."""
+    entries = AccessLogEntry.objects.all()
     if member_id:
         entries = entries.filter(member_id=member_id)
     if user_id:
         entries = entries.filter(user_id=user_id)
-    return entries.order_by("-at", "-pk")
+    if date_from:
+        entries = entries.filter(at__date__gte=date_from)
+    if date_to:
+        entries = entries.filter(at__date__lte=date_to)
+    return (
+        entries.annotate(day=TruncDate("at"))
+        .values(
+            "day",
+            "user_id",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "member_id",
+            "member__number",
+            "member__user__first_name",
+            "member__user__last_name",
+            "member__user__email",
+            "action",
+            "record_type",
+            "record_id",
+        )
+        .annotate(times=Count("pk"), first_at=Min("at"), last_at=Max("at"), detail=Max("detail"))
+        .order_by("-day", "-last_at", "user_id")
+    )
+
+
+ACCESS_RECORD_LABELS = {
+    "arc": gettext_lazy("Arc"),
+    "measurement": gettext_lazy("Measure"),
+    "note": gettext_lazy("Progress note"),
+    "consultation": gettext_lazy("Consultation"),
+    "care_team": gettext_lazy("Care team"),
+    "fhir_bundle": gettext_lazy("Care record (FHIR)"),
+    "member": gettext_lazy("Member"),
+    "care_team_assignment": gettext_lazy("Care team assignment"),
+    "arc list": gettext_lazy("List of arcs"),
+    "caseload": gettext_lazy("Caseload"),
+    "team dashboard": gettext_lazy("Team dashboard"),
+    "care team members": gettext_lazy("Care teams of all members"),
+    "consultation list": gettext_lazy("List of consultations"),
+    "members without arc": gettext_lazy("Members without an arc"),
+    "reviews due": gettext_lazy("Reviews due"),
+}
+
+
+def _person(first: str | None, last: str | None, email: str | None) -> str:
+    return " ".join(part for part in (first, last) if part) or email or ""
+
+
+def access_log_rows(groups) -> list[dict]:
+    """Name the people and records of one page of grouped entries (three more queries,
+    whatever the page holds): arcs by title, measures by measure, consultations by the
+    discipline asked. A record of another kind is named by its kind."""
+    from careteam.models import ConsultationRequest
+
+    groups = list(groups)
+    ids: dict[str, set] = {"arc": set(), "measurement": set(), "consultation": set()}
+    for group in groups:
+        if group["record_type"] in ids and group["record_id"] is not None:
+            ids[group["record_type"]].add(group["record_id"])
+    arcs = dict(Arc.objects.filter(pk__in=ids["arc"]).values_list("pk", "title"))
+    measures = dict(
+        Measurement.objects.filter(pk__in=ids["measurement"]).values_list("pk", "measure__name")
+    )
+    consultations = dict(
+        ConsultationRequest.objects.filter(pk__in=ids["consultation"]).values_list(
+            "pk", "to_discipline__name"
+        )
+    )
+    names = {"arc": arcs, "measurement": measures, "consultation": consultations}
+    rows = []
+    for group in groups:
+        kind = group["record_type"]
+        label = ACCESS_RECORD_LABELS.get(kind, kind.replace("_", " ").capitalize())
+        name = names.get(kind, {}).get(group["record_id"], "")
+        rows.append(
+            {
+                **group,
+                "who": _person(
+                    group["user__first_name"], group["user__last_name"], group["user__email"]
+                ),
+                "member_name": _person(
+                    group["member__user__first_name"],
+                    group["member__user__last_name"],
+                    group["member__user__email"],
+                )
+                if group["member_id"]
+                else "",
+                "record": f"{label}: {name}" if name else str(label),
+                "action_label": AccessAction(group["action"]).label
+                if group["action"] in AccessAction.values
+                else group["action"],
+            }
+        )
+    return rows
 
 
 # --- For other apps ------------------------------------------------------------------------
@@ -513,3 +634,20 @@ def member_care_summary(user, member) -> list[ArcSummary]:
             )
         )
     return summaries
+
+
+def interventions_held_by(*, practitioner_id: int, member_id: int) -> QuerySet[Intervention]:
+    """The practitioner's running or planned interventions on the member's open arcs: the
+    ones that need a new owner if the practitioner leaves the member's care team."""
+    today = timezone.localdate()
+    return (
+        Intervention.objects.filter(
+            practitioner_id=practitioner_id,
+            arc__member_id=member_id,
+            arc__status__in=OPEN_STATUSES,
+            removed_on__isnull=True,
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .select_related("arc")
+        .order_by("starts_on", "pk")
+    )

@@ -4,9 +4,10 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from arcs.models import (
@@ -16,6 +17,7 @@ from arcs.models import (
     AccessAction,
     AccessLogEntry,
     Arc,
+    ArcReview,
     ArcStatus,
     ArcStatusChange,
     ArcVersion,
@@ -27,7 +29,10 @@ from arcs.models import (
     OutcomeMeasure,
     Phase,
     ProgressNote,
+    ReviewOutcome,
 )
+from arcs.ucum import ucum_code_for, validate_ucum_code
+from clinic.roles import Role, has_role
 
 ARC_PLAN_FIELDS = ("title", "endpoint", "lead_discipline", "review_every_days", "next_review_on")
 
@@ -322,14 +327,36 @@ def arc_transition(*, arc: Arc, to_status: str, by, reason: str = "") -> Arc:
 
 
 @transaction.atomic
-def arc_record_review(*, arc: Arc, by) -> Arc:
-    """A review took place today: the next one is due one cadence later."""
+def arc_record_review(*, arc: Arc, by, notes: str, outcome: str) -> ArcReview:
+    """A review took place today: what was found and decided is kept on the review, and
+    the next one is due one cadence later (none when the decision is to close the arc,
+    which then goes through ``arc_transition`` with its own confirmation)."""
     arc = _locked_arc(arc)
     _refuse_if_closed(arc)
-    arc.next_review_on = timezone.localdate() + datetime.timedelta(days=arc.review_every_days)
+    if arc.status == ArcStatus.DRAFT:
+        raise ValidationError(_("Reviews start when the arc is active."))
+    if outcome not in ReviewOutcome.values:
+        raise ValidationError({"outcome": _("Choose what the review decided.")})
+    notes = notes.strip()
+    if not notes:
+        raise ValidationError({"notes": _("Write what the review found.")})
+    today = timezone.localdate()
+    arc.next_review_on = today + datetime.timedelta(days=arc.review_every_days)
     arc.save(update_fields=["next_review_on"])
-    _record_version(arc=arc, by=by, summary=_("Review held"))
-    return arc
+    review = ArcReview.objects.create(
+        arc=arc,
+        held_on=today,
+        notes=notes,
+        outcome=outcome,
+        next_review_on=arc.next_review_on,
+        recorded_by=by,
+    )
+    _record_version(
+        arc=arc,
+        by=by,
+        summary=_("Review held: %(outcome)s") % {"outcome": ReviewOutcome(outcome).label},
+    )
+    return review
 
 
 def _item_snapshot(arc: Arc, section: str, item_pk: int, number: int | None) -> dict | None:
@@ -375,6 +402,16 @@ def _save_plan_item(
     return item
 
 
+def goal_range_errors(*, measure: OutcomeMeasure, baseline, target) -> dict[str, str]:
+    """A goal's baseline and target lie in its measure's valid range."""
+    errors = {}
+    for name, value in (("baseline", baseline), ("target", target)):
+        error = measurement_value_error(measure=measure, value=value)
+        if error:
+            errors[name] = error
+    return errors
+
+
 def goal_target_error(*, measure: OutcomeMeasure, baseline, target) -> str | None:
     """A goal's target lies from its baseline in the direction its measure improves."""
     if baseline is None or target is None or measure is None:
@@ -398,6 +435,9 @@ def goal_save(
         name: fields.get(name, getattr(goal, name, None))
         for name in ("measure", "baseline", "target")
     }
+    range_errors = goal_range_errors(**merged)
+    if range_errors:
+        raise ValidationError(range_errors)
     error = goal_target_error(**merged) if all(v is not None for v in merged.values()) else None
     if error:
         raise ValidationError({"target": error})
@@ -519,13 +559,25 @@ def intervention_remove(
     return intervention
 
 
-@transaction.atomic
-def measurement_record(
-    *, arc: Arc, measure: OutcomeMeasure, value: Decimal, measured_on: datetime.date, by
-) -> Measurement:
-    arc = _locked_arc(arc)
-    if arc.status not in (ArcStatus.ACTIVE, ArcStatus.ON_HOLD):
-        raise ValidationError(_("Measures are recorded on active or on-hold arcs only."))
+def measurement_value_error(*, measure: OutcomeMeasure, value) -> str | None:
+    """A value outside the measure's valid range is a typing error (15 on a 0-10 scale)."""
+    if measure is None or value is None:
+        return None
+    if not measure.min_value <= value <= measure.max_value:
+        return _("%(measure)s goes from %(low)s to %(high)s%(unit)s: %(value)s is outside.") % {
+            "measure": measure.name,
+            "low": f"{measure.min_value.normalize():f}",
+            "high": f"{measure.max_value.normalize():f}",
+            "unit": f" {measure.unit}" if measure.unit else "",
+            "value": f"{value.normalize():f}",
+        }
+    return None
+
+
+def _check_measurement(*, arc: Arc, measure: OutcomeMeasure, value, measured_on) -> None:
+    error = measurement_value_error(measure=measure, value=value)
+    if error:
+        raise ValidationError({"value": error})
     if measured_on > timezone.localdate():
         raise ValidationError({"measured_on": _("A measure cannot be dated in the future.")})
     # A baseline taken while the arc was a draft counts; nothing from before the arc.
@@ -537,6 +589,16 @@ def measurement_record(
                 % {"date": created_on.isoformat()}
             }
         )
+
+
+@transaction.atomic
+def measurement_record(
+    *, arc: Arc, measure: OutcomeMeasure, value: Decimal, measured_on: datetime.date, by
+) -> Measurement:
+    arc = _locked_arc(arc)
+    if arc.status not in (ArcStatus.ACTIVE, ArcStatus.ON_HOLD):
+        raise ValidationError(_("Measures are recorded on active or on-hold arcs only."))
+    _check_measurement(arc=arc, measure=measure, value=value, measured_on=measured_on)
     measurement = Measurement.objects.create(
         arc=arc, measure=measure, value=value, measured_on=measured_on, recorded_by=by
     )
@@ -550,6 +612,98 @@ def measurement_record(
         detail=f"{measure.name} {value}",
     )
     return measurement
+
+
+def may_correct_measurement(user, measurement: Measurement) -> bool:
+    """Its author or the hub coordinator (who holds the arc strategy) may correct it."""
+    return measurement.recorded_by_id == user.pk or has_role(user, Role.HUB_COORDINATOR)
+
+
+def _correctable(arc: Arc, measurement: Measurement, by) -> Measurement:
+    """The measurement re-read under lock (after its arc's), checked to still stand."""
+    if not may_correct_measurement(by, measurement):
+        raise ValidationError(
+            _("Only the person who recorded a measure, or the hub coordinator, may correct it.")
+        )
+    fresh = Measurement.objects.select_for_update().get(pk=measurement.pk, arc_id=arc.pk)
+    if fresh.struck_out or Measurement.objects.filter(corrects=fresh).exists():
+        raise ValidationError(
+            _("This value was already corrected or struck out: correct the current one.")
+        )
+    return fresh
+
+
+@transaction.atomic
+def measurement_correct(
+    *,
+    arc: Arc,
+    measurement: Measurement,
+    value: Decimal,
+    measured_on: datetime.date,
+    reason: str,
+    by,
+) -> Measurement:
+    """Replace a value entered in error: a new row points at it; the original stays."""
+    arc = _locked_arc(arc)
+    original = _correctable(arc, measurement, by)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the value is corrected.")})
+    _check_measurement(arc=arc, measure=original.measure, value=value, measured_on=measured_on)
+    if value == original.value and measured_on == original.measured_on:
+        raise ValidationError(_("The correction is the same as the value it corrects."))
+    try:
+        with transaction.atomic():
+            correction = Measurement.objects.create(
+                arc=arc,
+                measure=original.measure,
+                value=value,
+                measured_on=measured_on,
+                recorded_by=by,
+                corrects=original,
+                reason=reason[:200],
+            )
+    except IntegrityError as error:  # pragma: no cover - the row lock queues a second one
+        raise ValidationError(_("This value was corrected meanwhile.")) from error
+    access_log_record(
+        user=by,
+        member_id=arc.member_id,
+        action=AccessAction.CHANGE,
+        record_type="measurement",
+        record_id=correction.pk,
+        detail=f"{original.measure.name} {original.value} → {value} ({reason})",
+    )
+    return correction
+
+
+@transaction.atomic
+def measurement_strike_out(*, arc: Arc, measurement: Measurement, reason: str, by) -> Measurement:
+    """Withdraw a value entered in error (wrong member, never measured): a new row with no
+    value points at it, so the chart drops it and the history keeps both."""
+    arc = _locked_arc(arc)
+    original = _correctable(arc, measurement, by)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the value is struck out.")})
+    strike = Measurement.objects.create(
+        arc=arc,
+        measure=original.measure,
+        value=None,
+        measured_on=original.measured_on,
+        recorded_by=by,
+        corrects=original,
+        struck_out=True,
+        reason=reason[:200],
+    )
+    access_log_record(
+        user=by,
+        member_id=arc.member_id,
+        action=AccessAction.CHANGE,
+        record_type="measurement",
+        record_id=strike.pk,
+        detail=f"{original.measure.name} {original.value} struck out ({reason})",
+    )
+    return strike
 
 
 @transaction.atomic
@@ -574,12 +728,44 @@ def note_add(*, arc: Arc, text: str, visibility: str, by) -> ProgressNote:
     return note
 
 
+def _free_slug(name: str) -> str:
+    base = slugify(name)[:40] or "measure"
+    taken = set(OutcomeMeasure.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
 @transaction.atomic
 def outcome_measure_define(
-    *, name: str, unit: str, direction: str, slug: str, loinc_code: str = ""
+    *,
+    name: str,
+    unit: str,
+    direction: str,
+    min_value: Decimal,
+    max_value: Decimal,
+    ucum_code: str = "",
+    loinc_code: str = "",
 ) -> OutcomeMeasure:
+    """Define a measure; its slug comes from its name, its UCUM code from the unit when
+    the unit is an everyday spelling of one (``mmHg`` → ``mm[Hg]``) and none is given."""
+    ucum_code = ucum_code.strip() or ucum_code_for(unit)
+    try:
+        validate_ucum_code(ucum_code)
+    except ValidationError as error:
+        raise ValidationError({"ucum_code": error.messages}) from error
+    if min_value is not None and max_value is not None and not min_value < max_value:
+        raise ValidationError({"max_value": _("The highest value must be above the lowest.")})
     measure = OutcomeMeasure(
-        name=name, unit=unit, direction=direction, slug=slug, loinc_code=loinc_code
+        name=name,
+        unit=unit,
+        direction=direction,
+        slug=_free_slug(name),
+        loinc_code=loinc_code,
+        ucum_code=ucum_code,
+        min_value=min_value,
+        max_value=max_value,
     )
     measure.full_clean()
     measure.save()

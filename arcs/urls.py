@@ -19,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/status/", views.arc_status, name="arc_status"),
     path("<int:pk>/review/", views.arc_review, name="arc_review"),
     path("<int:pk>/measures/new/", views.measurement_add, name="measurement_add"),
+    path(
+        "<int:pk>/measures/<int:measurement_pk>/correct/",
+        views.measurement_correct,
+        name="measurement_correct",
+    ),
     path("<int:pk>/notes/new/", views.note_add, name="note_add"),
     path("<int:pk>/history/", views.arc_history, name="arc_history"),
     path("<int:pk>/<str:kind>/new/", views.plan_item_edit, name="plan_item_add"),

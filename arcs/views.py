@@ -1,16 +1,18 @@
+import datetime
 import json
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from arcs import charts, selectors, services
 from arcs.fhir import member_bundle
@@ -19,11 +21,13 @@ from arcs.forms import (
     ArcForm,
     GoalForm,
     InterventionForm,
+    MeasurementCorrectionForm,
     MeasurementForm,
     NoteForm,
     OutcomeMeasureForm,
     PhaseForm,
     PlanItemRemoveForm,
+    ReviewForm,
     StatusForm,
 )
 from arcs.models import (
@@ -32,8 +36,10 @@ from arcs.models import (
     ArcStatus,
     Goal,
     Intervention,
+    Measurement,
     OutcomeMeasure,
     Phase,
+    ReviewOutcome,
 )
 from careteam.forms import DashboardFilterForm
 from careteam.selectors import care_team_of, members_in_care_of
@@ -73,6 +79,20 @@ def _arc_context(arc, *, member_view: bool) -> dict:
     }
 
 
+def _measurement_rows(request: HttpRequest, arc, *, can_change: bool) -> list[dict]:
+    """Every value recorded (latest first), with whether this user may correct it."""
+    return [
+        {
+            "measurement": m,
+            "can_correct": can_change
+            and not m.superseded
+            and not m.struck_out
+            and services.may_correct_measurement(request.user, m),
+        }
+        for m in sorted(arc.measurements.all(), key=lambda m: (m.measured_on, m.pk), reverse=True)
+    ]
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     """An htmx request wants a fragment back; a plain form post gets a redirect."""
     return request.headers.get("HX-Request") == "true"
@@ -82,6 +102,8 @@ def _clinician_fragment(request: HttpRequest, arc, template: str, **extra) -> Ht
     """The arc page's pieces an inline update swaps, with what the full page would show."""
     context = _arc_context(arc, member_view=False) if extra.get("saved") else {"arc": arc}
     context.update({"can_change": True, **extra})
+    if extra.get("saved"):
+        context["measurement_rows"] = _measurement_rows(request, context["arc"], can_change=True)
     return render(request, template, context)
 
 
@@ -203,8 +225,11 @@ def arc_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "can_change": can_change,
             "status_form": StatusForm(arc=arc) if can_change else None,
+            "review_form": ReviewForm() if can_change else None,
             "measurement_form": MeasurementForm(initial={"measured_on": timezone.localdate()}),
             "note_form": NoteForm(),
+            "measurement_rows": _measurement_rows(request, context["arc"], can_change=can_change),
+            "reviews": list(selectors.arc_reviews(arc)[:10]),
             "consultations": arc.consultations.select_related(
                 "requested_by__user", "to_discipline", "to_practitioner__user"
             ),
@@ -303,43 +328,219 @@ def plan_item_edit(
     return render(request, "arcs/form.html", {"form": form, "arc": arc, "heading": heading})
 
 
-@require_POST
+def _status_consequences(arc, to_status: str) -> list[str]:
+    """What a status change does, and who learns of it: shown before it is confirmed."""
+    lines = []
+    if to_status == ArcStatus.ACTIVE and arc.status == ArcStatus.DRAFT:
+        lines.append(
+            _(
+                "The arc starts today: the member sees it, with its goals and shared notes, "
+                "on their care page, and reviews are scheduled from its cadence."
+            )
+        )
+    elif to_status == ArcStatus.ACTIVE:
+        lines.append(_("The arc resumes: the member's care page shows it as active again."))
+    elif to_status == ArcStatus.ON_HOLD:
+        lines.append(
+            _(
+                "The arc pauses: the member's care page shows it on hold. Measures and notes "
+                "can still be recorded, and its reviews stay due."
+            )
+        )
+    elif to_status == ArcStatus.ACHIEVED:
+        lines.append(
+            _(
+                "The arc ends as achieved: its plan can no longer change and no more measures "
+                "are recorded. The member's care page shows it as achieved, and it counts "
+                "toward the clinic's endpoint attainment."
+            )
+        )
+    elif to_status == ArcStatus.DISCONTINUED:
+        lines.append(
+            _(
+                "The arc ends as discontinued: its plan can no longer change and no more "
+                "measures are recorded. The member's care page shows it as discontinued."
+            )
+        )
+        if arc.activated_on is not None:
+            lines.append(
+                _("It counts against the clinic's endpoint attainment for the next 12 months.")
+            )
+    lines.append(
+        _(
+            "Nobody is emailed: the care team sees the change on the arc page and in the "
+            "plan's history, with the reason."
+        )
+    )
+    if to_status in CLOSED_STATUSES:
+        lines.append(_("This cannot be undone."))
+    return lines
+
+
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def arc_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the arc's status in two steps: choose (no status preselected) and give the
+    reason, then confirm on a page that says what will happen and who will be told."""
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
-    form = StatusForm(request.POST, arc=arc)
+    closing_only = request.GET.get("closing") == "1"
+    if request.method != "POST":
+        _log_view(request, arc, "status form")
+        form = StatusForm(arc=arc, closing_only=closing_only)
+        return render(
+            request,
+            "arcs/status_form.html",
+            {"form": form, "arc": arc, "closing_only": closing_only},
+        )
+    form = StatusForm(request.POST, arc=arc, closing_only=closing_only)
     if form.is_valid():
+        to_status = form.cleaned_data["to_status"]
+        if "confirm" not in request.POST:
+            return render(
+                request,
+                "arcs/status_confirm.html",
+                {
+                    "arc": arc,
+                    "form": form,
+                    "to_status": to_status,
+                    "to_label": ArcStatus(to_status).label,
+                    "reason": form.cleaned_data["reason"].strip(),
+                    "consequences": _status_consequences(arc, to_status),
+                    "closing_only": closing_only,
+                },
+            )
         try:
             services.arc_transition(
                 arc=arc,
-                to_status=form.cleaned_data["to_status"],
+                to_status=to_status,
                 reason=form.cleaned_data["reason"],
                 by=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Status changed."))
+            messages.success(
+                request,
+                _("Status changed to %(status)s.") % {"status": ArcStatus(to_status).label},
+            )
             return redirect("arcs:arc_detail", arc.pk)
     return render(
         request,
-        "arcs/form.html",
-        {"form": form, "arc": arc, "heading": _("Change status")},
+        "arcs/status_form.html",
+        {"form": form, "arc": arc, "closing_only": closing_only},
         status=400,
     )
 
 
-@require_POST
+REVIEW_NEXT = {
+    ReviewOutcome.CONTINUE: gettext_lazy(
+        "The plan continues as it is; the next review is due on %(date)s."
+    ),
+    ReviewOutcome.CHANGE_PLAN: gettext_lazy(
+        "You go on to change the plan; the next review is due on %(date)s."
+    ),
+    ReviewOutcome.CLOSE: gettext_lazy(
+        "You go on to close the arc (achieved or discontinued), which you confirm on its own "
+        "page; until then the next review stays due on %(date)s."
+    ),
+}
+
+
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def arc_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a review held today: notes and a decision, confirmed before it is kept.
+    "Change the plan" then opens the plan; "close" the status workflow, closing only."""
     arc = selectors.arc_for_user(request.user, pk, for_change=True)
-    try:
-        services.arc_record_review(arc=arc, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    if request.method != "POST":
+        _log_view(request, arc, "review form")
+        return render(request, "arcs/review_form.html", {"form": ReviewForm(), "arc": arc})
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        outcome = form.cleaned_data["outcome"]
+        next_review = timezone.localdate() + datetime.timedelta(days=arc.review_every_days)
+        if "confirm" not in request.POST:
+            return render(
+                request,
+                "arcs/review_confirm.html",
+                {
+                    "arc": arc,
+                    "form": form,
+                    "notes": form.cleaned_data["notes"],
+                    "outcome": outcome,
+                    "outcome_label": ReviewOutcome(outcome).label,
+                    "next_step": REVIEW_NEXT[outcome]
+                    % {"date": date_format(next_review, "SHORT_DATE_FORMAT")},
+                },
+            )
+        try:
+            services.arc_record_review(arc=arc, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Review recorded."))
+            if outcome == ReviewOutcome.CHANGE_PLAN:
+                return redirect("arcs:arc_edit", arc.pk)
+            if outcome == ReviewOutcome.CLOSE:
+                return redirect(reverse("arcs:arc_status", args=[arc.pk]) + "?closing=1")
+            return redirect("arcs:arc_detail", arc.pk)
+    return render(request, "arcs/review_form.html", {"form": form, "arc": arc}, status=400)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """A service's field errors on their fields (when the form has them), others on top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
     else:
-        messages.success(request, _("Review recorded; the next one is scheduled."))
-    return redirect("arcs:arc_detail", arc.pk)
+        form.add_error(None, error)
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def measurement_correct(request: HttpRequest, pk: int, measurement_pk: int) -> HttpResponse:
+    """Correct or strike out a value entered in error (its author or the hub coordinator)."""
+    arc = selectors.arc_for_user(request.user, pk, for_change=True)
+    measurement = get_object_or_404(
+        Measurement.objects.with_superseded().select_related("measure", "recorded_by"),
+        pk=measurement_pk,
+        arc=arc,
+    )
+    if not services.may_correct_measurement(request.user, measurement):
+        raise PermissionDenied
+    if measurement.superseded or measurement.struck_out:
+        raise Http404  # only the value that stands is corrected
+    _log_view(request, arc, "measure correction form")
+    form = MeasurementCorrectionForm(request.POST or None, measurement=measurement)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["action"] == MeasurementCorrectionForm.STRIKE_OUT:
+                services.measurement_strike_out(
+                    arc=arc, measurement=measurement, reason=data["reason"], by=request.user
+                )
+            else:
+                services.measurement_correct(
+                    arc=arc,
+                    measurement=measurement,
+                    value=data["value"],
+                    measured_on=data["measured_on"],
+                    reason=data["reason"],
+                    by=request.user,
+                )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Measure struck out.")
+                if data["action"] == MeasurementCorrectionForm.STRIKE_OUT
+                else _("Measure corrected."),
+            )
+            return redirect("arcs:arc_detail", arc.pk)
+    return render(
+        request,
+        "arcs/measurement_correct.html",
+        {"form": form, "arc": arc, "measurement": measurement},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
@@ -496,6 +697,19 @@ LIST_TITLES = {
 }
 
 
+def _filters_title(title, data: dict) -> str:
+    """A list's title with the dashboard filters applied to it, so the page says what it
+    shows ("Stalled arcs: discipline Nutrition, care teams of Ana Lima")."""
+    applied = []
+    if data.get("discipline"):
+        applied.append(_("discipline %(name)s") % {"name": data["discipline"].name})
+    if data.get("practitioner"):
+        applied.append(
+            _("care teams of %(name)s") % {"name": data["practitioner"].user.get_full_name()}
+        )
+    return f"{title}: {', '.join(applied)}" if applied else str(title)
+
+
 @role_required(Role.HUB_COORDINATOR)
 def arc_list(request: HttpRequest) -> HttpResponse:
     services.access_list_record(
@@ -520,7 +734,7 @@ def arc_list(request: HttpRequest) -> HttpResponse:
         "arcs/arc_list.html",
         {
             "page": page,
-            "title": LIST_TITLES.get(which, _("All arcs")),
+            "title": _filters_title(LIST_TITLES.get(which, _("All arcs")), data),
             "filters": filters,
             "query": query.urlencode(),
             "today": timezone.localdate(),
@@ -546,28 +760,42 @@ def members_without_arc(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "arcs/members_without_arc.html",
-        {"page": page, "filters": filters, "query": query.urlencode()},
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "title": _filters_title(_("Active members with no active arc"), data),
+        },
     )
 
 
 @role_required(Role.HUB_COORDINATOR)
 def access_log(request: HttpRequest) -> HttpResponse:
+    """Who saw what: repeated views of one record by one person on one day are one row."""
     form = AccessLogFilterForm(request.GET or None)
-    member_id = user_id = None
+    filters: dict = {}
     if form.is_valid():
-        if form.cleaned_data["member"]:
-            member = Member.objects.filter(number=form.cleaned_data["member"]).first()
-            member_id = member.pk if member else -1
-        if form.cleaned_data["user"]:
-            user = get_user_model().objects.filter(email__iexact=form.cleaned_data["user"]).first()
-            user_id = user.pk if user else -1
-    page = Paginator(selectors.access_log(member_id=member_id, user_id=user_id), 25).get_page(
-        request.GET.get("page")
-    )
+        data = form.cleaned_data
+        if data["member"]:
+            member = Member.objects.filter(number=data["member"]).first()
+            filters["member_id"] = member.pk if member else -1
+        if data["user"]:
+            user = get_user_model().objects.filter(email__iexact=data["user"]).first()
+            filters["user_id"] = user.pk if user else -1
+        filters["date_from"], filters["date_to"] = data["date_from"], data["date_to"]
+    page = Paginator(selectors.access_log(**filters), 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
-        request, "arcs/access_log.html", {"form": form, "page": page, "query": query.urlencode()}
+        request,
+        "arcs/access_log.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": selectors.access_log_rows(page),
+            "query": query.urlencode(),
+            "filtered": bool(form.is_bound and form.is_valid() and any(form.cleaned_data.values())),
+        },
     )
 
 
@@ -578,7 +806,7 @@ def outcome_measures(request: HttpRequest) -> HttpResponse:
         try:
             services.outcome_measure_define(**form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            _add_errors(form, error)
         else:
             messages.success(request, _("Outcome measure added."))
             return redirect("arcs:outcome_measures")

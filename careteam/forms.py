@@ -113,3 +113,16 @@ class InterestFilterForm(forms.Form):
         required=False,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+
+
+class AssignmentEndForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=200,
+        help_text=_("Kept with the care team's history."),
+    )
+
+
+class CaseloadSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name or member number"), required=False, max_length=100)

@@ -1,5 +1,7 @@
 """Reads of care teams, consultations and notifications, each a fixed number of queries."""
 
+import re
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from careteam.models import (
@@ -14,7 +16,7 @@ from careteam.models import (
     TeamRole,
 )
 from clinic import params
-from clinic.delivery import DeliveryStatus
+from clinic.delivery import SENDABLE, DeliveryStatus
 from clinic.roles import Role, has_role
 from members.models import Member
 
@@ -225,3 +227,36 @@ def interest_detail(pk: int) -> ExpressionOfInterest:
         ),
         pk=pk,
     )
+
+
+def emails_cancelled_on_leaving(assignment: CareTeamAssignment) -> int:
+    """How many queued notification emails ending this assignment would cancel: those to
+    the practitioner about this member's consultations they could then no longer see (the
+    ones they asked or that are about the member; named-addressee ones stay open to them)."""
+    user = assignment.practitioner.user
+    return (
+        Notification.objects.filter(
+            recipient=user,
+            consultation__arc__member_id=assignment.member_id,
+            status__in=SENDABLE,
+        )
+        .exclude(consultation__to_practitioner__user=user, consultation__status="open")
+        .count()
+    )
+
+
+def member_search(members: QuerySet[Member], query: str) -> QuerySet[Member]:
+    """Members whose name or email contains the words, or whose member number is the query."""
+    query = query.strip()
+    if not query:
+        return members
+    # ASCII digits only: "²" is a digit to str.isdigit() but no number to int().
+    if re.fullmatch(r"[0-9]{1,18}", query):
+        return members.filter(number=int(query))
+    for word in query.split()[:5]:
+        members = members.filter(
+            Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(user__email__icontains=word)
+        )
+    return members

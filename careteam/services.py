@@ -111,7 +111,11 @@ def care_team_assign(
 
 @transaction.atomic
 def care_team_end(
-    *, assignment: CareTeamAssignment, by, ended_on: datetime.date | None = None
+    *,
+    assignment: CareTeamAssignment,
+    by,
+    ended_on: datetime.date | None = None,
+    reason: str = "",
 ) -> CareTeamAssignment:
     """End a practitioner's place on a care team; the hub function is handed over instead.
 
@@ -134,7 +138,8 @@ def care_team_end(
     if ended_on < assignment.started_on:
         raise ValidationError(_("An assignment cannot end before it started."))
     assignment.ended_on = ended_on
-    assignment.save(update_fields=["ended_on"])
+    assignment.end_reason = reason.strip()[:200]
+    assignment.save(update_fields=["ended_on", "end_reason"])
     _cancel_notifications_after_leaving(
         member=assignment.member, practitioner=assignment.practitioner
     )

@@ -5,6 +5,7 @@ from careteam import views
 app_name = "careteam"
 urlpatterns = [
     path("caseload/", views.caseload, name="caseload"),
+    path("reviews-due/", views.reviews_due, name="reviews_due"),
     path("team/", views.team_dashboard, name="team_dashboard"),
     path("members/", views.care_team_members, name="care_team_members"),
     path("members/<int:member_pk>/team/", views.care_team, name="care_team"),

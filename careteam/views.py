@@ -21,6 +21,8 @@ from careteam import selectors, services
 from careteam.forms import (
     AnswerForm,
     AssignForm,
+    AssignmentEndForm,
+    CaseloadSearchForm,
     ConsultationForm,
     DashboardFilterForm,
     InterestAnswerForm,
@@ -60,8 +62,14 @@ def caseload(request: HttpRequest) -> HttpResponse:
         user=request.user, list_name="caseload", path=request.get_full_path()
     )
     user = request.user
-    members = selectors.members_in_care_of(user).order_by("user__last_name", "number", "pk")
+    search = CaseloadSearchForm(request.GET or None)
+    query_text = search.cleaned_data["q"].strip() if search.is_valid() else ""
+    members = selectors.member_search(selectors.members_in_care_of(user), query_text).order_by(
+        "user__last_name", "number", "pk"
+    )
     page = Paginator(members, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     open_arcs = arc_selectors.open_arc_counts_by_member([m.pk for m in page])
     rows = [{"member": member, "open_arcs": open_arcs.get(member.pk, 0)} for member in page]
     return render(
@@ -70,7 +78,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
-            "reviews_due": list(arc_selectors.reviews_due_for(user)[:50]),
+            "search": search,
+            "query_text": query_text,
+            "query": query.urlencode(),
+            "reviews_due": list(arc_selectors.reviews_due_for(user)[:10]),
             "interventions_due": list(arc_selectors.interventions_due_for(user)[:50]),
             # Interventions on my members' arcs whose practitioner left the team.
             "interventions_unowned": list(
@@ -82,6 +93,22 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "notifications": list(selectors.unread_notifications(user)[:20]),
             "today": timezone.localdate(),
         },
+    )
+
+
+@role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
+def reviews_due(request: HttpRequest) -> HttpResponse:
+    """Reviews due this week on the arcs of my caseload: overdue ones first, labelled."""
+    arc_services.access_list_record(
+        user=request.user, list_name="reviews due", path=request.get_full_path()
+    )
+    page = Paginator(arc_selectors.reviews_due_for(request.user), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "careteam/reviews_due.html",
+        {"page": page, "query": "", "today": timezone.localdate()},
     )
 
 
@@ -279,17 +306,59 @@ def care_team(request: HttpRequest, member_pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @role_required(Role.HUB_COORDINATOR)
 def care_team_end(request: HttpRequest, pk: int) -> HttpResponse:
-    assignment = get_object_or_404(CareTeamAssignment, pk=pk, ended_on__isnull=True)
-    try:
-        services.care_team_end(assignment=assignment, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("Assignment ended."))
-    return redirect("careteam:care_team", assignment.member_id)
+    """End a practitioner's place on a care team: a page says what will happen and who
+    will be told, and takes the reason (kept on the team's history); posting it ends it."""
+    assignment = get_object_or_404(
+        CareTeamAssignment.objects.select_related(
+            "member__user", "practitioner__user", "practitioner__discipline"
+        ),
+        pk=pk,
+        ended_on__isnull=True,
+    )
+    # The reason is optional: an empty POST is still a bound form.
+    form = AssignmentEndForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.care_team_end(
+                assignment=assignment, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("%(name)s is no longer on the care team of %(member)s.")
+                % {
+                    "name": assignment.practitioner.user.get_full_name(),
+                    "member": assignment.member.full_name,
+                },
+            )
+        return redirect("careteam:care_team", assignment.member_id)
+    arc_services.access_log_record(
+        user=request.user,
+        member_id=assignment.member_id,
+        action=AccessAction.VIEW,
+        record_type="care_team",
+        record_id=assignment.member_id,
+        detail="end assignment form",
+    )
+    return render(
+        request,
+        "careteam/care_team_end.html",
+        {
+            "assignment": assignment,
+            "form": form,
+            "interventions": list(
+                arc_selectors.interventions_held_by(
+                    practitioner_id=assignment.practitioner_id, member_id=assignment.member_id
+                )
+            ),
+            "emails_cancelled": selectors.emails_cancelled_on_leaving(assignment),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 # --- Consultations -------------------------------------------------------------------------
@@ -388,17 +457,40 @@ def consultation_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("careteam:consultation_detail", consultation.pk)
 
 
+WHOSE_CONSULTATIONS = {
+    "mine": gettext_lazy("All my consultations"),
+    "asked_of_me": gettext_lazy("Consultations asked of me"),
+    "asked_by_me": gettext_lazy("Consultations I asked"),
+}
+
+
 @role_required(Role.CLINICIAN, Role.HUB_COORDINATOR)
 def consultation_list(request: HttpRequest) -> HttpResponse:
+    """Consultations, newest first, each saying whom it is about, what is asked, by whom
+    and how long ago; the title says which filters are applied."""
     arc_services.access_list_record(
         user=request.user, list_name="consultation list", path=request.get_full_path()
     )
-    consultations = selectors.consultations_visible_to(request.user).order_by("created_at")
+    user = request.user
+    consultations = selectors.consultations_visible_to(user).order_by("-created_at", "-pk")
+    applied = []
+    whose = request.GET.get("whose", "")
+    # ``mine=1`` is the older spelling of "asked of me", kept for bookmarked links.
+    if request.GET.get("mine") and not whose:
+        whose = "asked_of_me"
+    asked_of_me = selectors.consultations_addressed_to(user, open_only=False).values("pk")
+    if whose == "mine":
+        consultations = consultations.filter(Q(pk__in=asked_of_me) | Q(requested_by__user=user))
+    elif whose == "asked_of_me":
+        consultations = consultations.filter(pk__in=asked_of_me)
+    elif whose == "asked_by_me":
+        consultations = consultations.filter(requested_by__user=user)
     status = request.GET.get("status", "")
     if status in ConsultationStatus.values:
         consultations = consultations.filter(status=status)
+        applied.append(ConsultationStatus(status).label.lower())
     age = request.GET.get("age", "")
-    for key, _label, low, high in CONSULTATION_AGES:
+    for key, label, low, high in CONSULTATION_AGES:
         if age == key:
             now = timezone.now()
             consultations = consultations.filter(created_at__lte=now - datetime.timedelta(days=low))
@@ -406,20 +498,40 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
                 consultations = consultations.filter(
                     created_at__gt=now - datetime.timedelta(days=high)
                 )
+            applied.append(str(label).lower())
+    discipline_id = _id_param(request, "discipline")
+    practitioner_id = _id_param(request, "practitioner")
     consultations = selectors.consultations_filtered(
-        consultations,
-        discipline_id=_id_param(request, "discipline"),
-        practitioner_id=_id_param(request, "practitioner"),
+        consultations, discipline_id=discipline_id, practitioner_id=practitioner_id
     )
-    if request.GET.get("mine"):
-        consultations = consultations.filter(
-            pk__in=selectors.consultations_addressed_to(request.user, open_only=False).values("pk")
+    if discipline_id:
+        name = Discipline.objects.filter(pk=discipline_id).values_list("name", flat=True).first()
+        applied.append(_("to %(discipline)s") % {"discipline": name or "?"})
+    if practitioner_id:
+        practitioner = (
+            Practitioner.objects.select_related("user").filter(pk=practitioner_id).first()
         )
+        applied.append(
+            _("asked by or of %(name)s")
+            % {"name": practitioner.user.get_full_name() if practitioner else "?"}
+        )
+    title = WHOSE_CONSULTATIONS.get(whose, _("Consultations"))
+    if applied:
+        title = f"{title}: {', '.join(applied)}"
     page = Paginator(consultations, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
-        request, "careteam/consultation_list.html", {"page": page, "query": query.urlencode()}
+        request,
+        "careteam/consultation_list.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "title": title,
+            "whose": whose,
+            "status": status,
+            "user_id": user.pk,
+        },
     )
 
 

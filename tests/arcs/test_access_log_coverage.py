@@ -83,6 +83,8 @@ def test_allowed_pages_and_other_pages_leave_no_denied_entry(client, care):
         ("arcs:arc_edit", "plan form"),
         ("arcs:measurement_add", "measure form"),
         ("arcs:note_add", "note form"),
+        ("arcs:arc_status", "status form"),
+        ("arcs:arc_review", "review form"),
         ("careteam:consultation_new", "consultation form"),
     ],
 )
@@ -136,6 +138,7 @@ def test_consultation_page_logs_a_view(client, care):
     [
         ("careteam:caseload", "clinician", "caseload"),
         ("careteam:consultation_list", "clinician", "consultation list"),
+        ("careteam:reviews_due", "clinician", "reviews due"),
         ("careteam:team_dashboard", "hub", "team dashboard"),
         ("careteam:care_team_members", "hub", "care team members"),
         ("arcs:arc_list", "hub", "arc list"),

@@ -37,7 +37,7 @@ def test_clinician_records_a_measure_and_notes_and_the_member_sees_them(live_ser
     # A marker on the window survives only if the forms update the page in place (htmx).
     page.evaluate("window.arcPageMarker = 'same page'")
 
-    page.locator("#id_measure").select_option(label=str(care.goal.measure))
+    page.locator("#id_measure").select_option(label=f"{care.goal.measure}, 0 to 10")
     page.locator("#id_value").fill("4.5")
     page.locator("#id_measured_on").fill(datetime.date.today().isoformat())
     page.get_by_role("button", name="Record the measure").click()
@@ -80,7 +80,7 @@ def test_without_javascript_the_arc_page_forms_still_post_and_redirect(live_serv
     try:
         log_in(page, live_server, care.clinician.user.email)
         page.goto(f"{live_server.url}/arcs/{care.arc.pk}/")
-        page.locator("#id_measure").select_option(label=str(care.goal.measure))
+        page.locator("#id_measure").select_option(label=f"{care.goal.measure}, 0 to 10")
         page.locator("#id_value").fill("3")
         page.locator("#id_measured_on").fill(datetime.date.today().isoformat())
         page.get_by_role("button", name="Record the measure").click()

@@ -150,7 +150,9 @@ def test_stale_arc_copy_is_refused_without_threads_too():
     services.arc_transition(arc=care.arc, to_status=ArcStatus.ACHIEVED, by=care.hub.user)
     for write in (
         lambda: services.arc_update_plan(arc=stale, by=care.hub.user, title="X"),
-        lambda: services.arc_record_review(arc=stale, by=care.hub.user),
+        lambda: services.arc_record_review(
+            arc=stale, by=care.hub.user, notes="Held", outcome="continue"
+        ),
         lambda: services.goal_save(arc=stale, by=care.hub.user, **goal_fields()),
         lambda: services.goal_save(arc=stale, goal=care.goal, by=care.hub.user, description="Y"),
     ):

@@ -80,10 +80,19 @@ def test_hub_defines_a_clinic_outcome_measure(client):
     client.force_login(care.hub.user)
     response = client.post(
         reverse("arcs:outcome_measures"),
-        {"name": "Grip strength", "slug": "grip", "unit": "kg", "direction": "higher"},
+        {
+            "name": "Grip strength",
+            "unit": "kg",
+            "direction": "higher",
+            "min_value": "0",
+            "max_value": "120",
+        },
     )
     assert response.status_code == 302
-    assert OutcomeMeasure.objects.get(slug="grip").direction == "higher"
+    # The form asks for no slug: it is made from the name; the UCUM code from the unit.
+    measure = OutcomeMeasure.objects.get(slug="grip-strength")
+    assert (measure.direction, measure.ucum_code) == ("higher", "kg")
+    assert (measure.min_value, measure.max_value) == (0, 120)
 
 
 def test_opening_a_consultation_marks_its_notification_read(client):

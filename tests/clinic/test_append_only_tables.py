@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from arcs.models import AccessLogEntry, ArcVersion, ProgressNote
+from arcs.models import AccessLogEntry, ArcReview, ArcVersion, Measurement, ProgressNote
 from careteam.models import ConsultationRequest, ConsultationStatus
 from governance import services as governance
 from governance.models import (
@@ -26,7 +26,7 @@ from governance.models import (
     Participation,
     PendingChoice,
 )
-from tests.arcs.factories import ArcFactory, discipline
+from tests.arcs.factories import ArcFactory, discipline, measure
 from tests.careteam.factories import PractitionerFactory
 from tests.factories import UserFactory
 from tests.governance.factories import motion, option
@@ -34,7 +34,16 @@ from tests.members.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
-APPEND_ONLY = [EligibleVoter, Participation, BoardTerm, ArcVersion, ProgressNote, AccessLogEntry]
+APPEND_ONLY = [
+    EligibleVoter,
+    Participation,
+    BoardTerm,
+    ArcVersion,
+    ProgressNote,
+    AccessLogEntry,
+    Measurement,
+    ArcReview,
+]
 BALLOT_BOX = [PendingChoice, CastBallot, BallotMark]
 
 
@@ -90,6 +99,20 @@ def records():
         arc=arc, author=user, text="Walked to the gate.", visibility="shared"
     )
     AccessLogEntry.objects.create(user=user, member=arc.member, action="view", record_type="arc")
+    Measurement.objects.create(
+        arc=arc,
+        measure=measure(),
+        value=4,
+        measured_on=datetime.date(2026, 1, 5),
+        recorded_by=user,
+    )
+    ArcReview.objects.create(
+        arc=arc,
+        held_on=datetime.date(2026, 1, 5),
+        notes="Walking further.",
+        outcome="continue",
+        recorded_by=user,
+    )
     consultation = ConsultationRequest.objects.create(
         arc=arc,
         requested_by=PractitionerFactory(),

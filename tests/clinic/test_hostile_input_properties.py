@@ -119,6 +119,19 @@ def all_forms() -> list[type[forms.BaseForm]]:
     return found
 
 
+def _measurement():
+    from arcs.models import Measurement, OutcomeMeasure
+
+    arc = ArcFactory()
+    return Measurement.objects.create(
+        arc=arc,
+        measure=OutcomeMeasure.objects.get(slug="pain-score"),
+        value=4,
+        measured_on=arc.activated_on,
+        recorded_by=arc.member.user,
+    )
+
+
 def form_kwargs(form_class) -> dict:
     """What a form needs besides its data (forms bound to one object)."""
     needs = {
@@ -130,6 +143,7 @@ def form_kwargs(form_class) -> dict:
         "arc": lambda: ArcFactory(),
         "ballot": lambda: motion(),
         "member": lambda: MemberFactory(),
+        "measurement": _measurement,
     }
     assert needs <= set(known), f"{form_class.__name__} needs {needs - set(known)}: add it"
     return {name: known[name]() for name in needs}

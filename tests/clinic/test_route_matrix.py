@@ -24,6 +24,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from arcs import services as arcs_services
 from billing import services as billing_services
 from billing.models import EmailKind, Invoice
 from careteam import services as careteam_services
@@ -38,6 +39,7 @@ from tests.arcs.factories import (
     GoalFactory,
     discipline,
     hub_practitioner,
+    measure,
 )
 from tests.billing.factories import (
     AnchorFactory,
@@ -99,6 +101,13 @@ def _side(*, member, clinician, anchor, share_class) -> dict:
         member=member, practitioner=PractitionerFactory(discipline=discipline("nutrition"))
     )
     arc = ArcFactory(member=member)
+    measurement = arcs_services.measurement_record(
+        arc=arc,
+        measure=measure(),
+        value=Decimal("4"),
+        measured_on=datetime.date.today(),
+        by=clinician.user,
+    )
     contract = ContractFactory(anchor=anchor)
     FeePlanAssignmentFactory(member=member, plan__amount=Decimal("20.00"))
     entry = holding(member, share_class, 2)
@@ -106,6 +115,7 @@ def _side(*, member, clinician, anchor, share_class) -> dict:
         "member": member,
         "arc": arc,
         "goal": GoalFactory(arc=arc),
+        "measurement": measurement,
         "assignment": assignment,
         "consultation": careteam_services.consultation_request(
             arc=arc,
@@ -211,6 +221,7 @@ KEYWORD_KINDS = {
     "member_pk": "member",
     "arc_pk": "arc",
     "item_pk": "goal",
+    "measurement_pk": "measurement",
     "share_class_pk": "share_class",
     "document_pk": "document",
     "delivery_pk": "delivery",
@@ -409,7 +420,8 @@ ROUTES: dict[str, Route] = _routes(
     Route("careteam:care_team_members", "hub"),
     # Team members read the team; only the hub coordinator changes it.
     Route("careteam:care_team", "clinical", post=400, overrides={("clinician_in", "POST"): 403}),
-    Route("careteam:care_team_end", "hub", pk="assignment", post=302, post_only="outer"),
+    Route("careteam:care_team_end", "hub", pk="assignment", post=302),
+    Route("careteam:reviews_due", "clinical-list"),
     Route("careteam:consultation_new", "clinical"),
     Route("careteam:consultation_list", "clinical-list"),
     # The asking clinician cannot answer their own question; the hub may.
@@ -438,9 +450,11 @@ ROUTES: dict[str, Route] = _routes(
     Route("arcs:outcome_measures", "hub"),
     Route("arcs:arc_detail", "record", pk="arc"),
     Route("arcs:arc_edit", "clinical", pk="arc"),
-    Route("arcs:arc_status", "clinical", pk="arc", post=400, post_only="outer"),
-    Route("arcs:arc_review", "clinical", pk="arc", post=302, post_only="outer"),
+    Route("arcs:arc_status", "clinical", pk="arc", post=400),
+    Route("arcs:arc_review", "clinical", pk="arc", post=400),
     Route("arcs:measurement_add", "clinical", pk="arc"),
+    # Its author (the clinician on the team) or the hub coordinator; an empty form is 400.
+    Route("arcs:measurement_correct", "clinical", pk="arc", post=400),
     Route("arcs:note_add", "clinical", pk="arc"),
     Route("arcs:arc_history", "clinical", pk="arc"),
     Route("arcs:plan_item_add", "clinical", pk="arc"),
