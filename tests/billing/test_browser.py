@@ -108,6 +108,7 @@ def test_the_run_page_shows_the_worker_drafting_and_issuing_without_reloading(
         "4 invoices to issue (1 to anchors, 3 to members)", timeout=60_000
     )
     assert page.evaluate("window.sameDocument === true")
+    preview_url = page.url
     page.get_by_role("button", name="Issue these invoices").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
     page.locator("input[name=password]").fill("demo-pass-2026")
@@ -118,8 +119,14 @@ def test_the_run_page_shows_the_worker_drafting_and_issuing_without_reloading(
     expect(page.locator("#run-issued")).to_have_text("4 of 4")
     expect(page.locator("#run-finished")).to_contain_text("4 invoices issued")
     assert page.evaluate("window.sameDocument === true")
+    progress_url = page.url
     page.locator("#run-result").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoices for {month:%Y-%m}")
     for number in Invoice.objects.filter(period=month).values_list("number", flat=True):
         expect(page.get_by_role("link", name=number)).to_be_visible()
     assert Invoice.objects.filter(period=month).count() == 4
+    # Both pages fit a 360 px phone without scrolling sideways.
+    page.set_viewport_size({"width": 360, "height": 740})
+    for url in (preview_url, progress_url):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
