@@ -689,7 +689,8 @@ def invoice_run_preview_request(
     actor=None,
 ) -> InvoiceRunPreview:
     """Ask the worker to draft a run's invoices into a stored preview (the page shows it
-    when ready): drafting every member's invoice takes seconds at 10,000 members."""
+    when ready): drafted in the request, the preview took 2.6 s at 10,000 members (README,
+    Performance)."""
     now = timezone.now()
     InvoiceRunPreview.objects.filter(requested_at__lt=now - PREVIEW_KEPT_FOR).delete()
     preview = InvoiceRunPreview.objects.create(
