@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -87,32 +97,44 @@ def is_member_view(user, arc: Arc) -> bool:
     return arc.member.user_id == user.pk
 
 
-def arc_with_plan(arc: Arc, *, shared_notes_only: bool) -> Arc:
-    """Fetch the arc's plan, measures and notes in a fixed number of queries."""
+def _plan_prefetches(*, shared_notes_only: bool) -> list[Prefetch]:
     notes = ProgressNote.objects.select_related("author").order_by("-written_at", "-pk")
     if shared_notes_only:
         notes = notes.filter(visibility=NoteVisibility.SHARED)
+    return [
+        Prefetch("goals", queryset=Goal.objects.select_related("measure")),
+        Prefetch("phases", queryset=Phase.objects.order_by("planned_start", "pk")),
+        Prefetch(
+            "interventions",
+            queryset=Intervention.objects.select_related("discipline", "practitioner__user"),
+        ),
+        # Every row, corrected and struck-out ones too (the history shows them); the
+        # charts use only the values that stand (``goal_progress``).
+        Prefetch(
+            "measurements",
+            queryset=Measurement.objects.with_superseded()
+            .select_related("measure", "recorded_by", "corrects")
+            .order_by("measured_on", "pk"),
+        ),
+        Prefetch("notes", queryset=notes),
+    ]
+
+
+def arc_with_plan(arc: Arc, *, shared_notes_only: bool) -> Arc:
+    """Fetch the arc's plan, measures and notes in a fixed number of queries."""
     return (
         Arc.objects.select_related("member__user", "lead_discipline")
-        .prefetch_related(
-            Prefetch("goals", queryset=Goal.objects.select_related("measure")),
-            Prefetch("phases", queryset=Phase.objects.order_by("planned_start", "pk")),
-            Prefetch(
-                "interventions",
-                queryset=Intervention.objects.select_related("discipline", "practitioner__user"),
-            ),
-            # Every row, corrected and struck-out ones too (the history shows them); the
-            # charts use only the values that stand (``goal_progress``).
-            Prefetch(
-                "measurements",
-                queryset=Measurement.objects.with_superseded()
-                .select_related("measure", "recorded_by", "corrects")
-                .order_by("measured_on", "pk"),
-            ),
-            Prefetch("notes", queryset=notes),
-        )
+        .prefetch_related(*_plan_prefetches(shared_notes_only=shared_notes_only))
         .get(pk=arc.pk)
     )
+
+
+def arcs_with_plans(arcs: list[Arc], *, shared_notes_only: bool) -> list[Arc]:
+    """The plans, measures and notes of arcs already read (with their member and lead
+    discipline), five queries for all of them: a member's page with several arcs costs
+    no more than with one, and the arcs are not read a second time."""
+    prefetch_related_objects(arcs, *_plan_prefetches(shared_notes_only=shared_notes_only))
+    return arcs
 
 
 def current_phase(arc: Arc, *, today: datetime.date | None = None) -> Phase | None:
@@ -564,14 +586,9 @@ def open_arc_counts_by_member(member_ids) -> dict[int, int]:
     return {row["member_id"]: row["n"] for row in rows}
 
 
-def interventions_needing_owner(
-    *, member_ids=None, today: datetime.date | None = None
-) -> QuerySet[Intervention]:
-    """Interventions still running or planned on an open arc whose responsible practitioner
-    is no longer on the member's current care team: they need a new owner. Two queries."""
+def _intervention_ids_needing_owner(*, member_ids, today: datetime.date) -> list[int]:
     from careteam.selectors import current_assignments
 
-    today = today or timezone.localdate()
     on_team = current_assignments().filter(
         member_id=OuterRef("arc__member_id"), practitioner_id=OuterRef("practitioner_id")
     )
@@ -584,8 +601,14 @@ def interventions_needing_owner(
         items = items.filter(arc__member_id__in=member_ids)
     # Two steps: the planner expects almost nothing to survive the anti-join and, joining
     # the related rows in the same statement, chose nested loops that ran for minutes at
-    # 1,000 members. The ids first; then the few rows with what the pages show.
-    ids = list(items.filter(~Exists(on_team)).values_list("pk", flat=True))
+    # 1,000 members. The ids first (in the pages' order); then the rows with what the
+    # pages show.
+    return list(
+        items.filter(~Exists(on_team)).order_by("starts_on", "pk").values_list("pk", flat=True)
+    )
+
+
+def _interventions_with_relations(ids: list[int]) -> QuerySet[Intervention]:
     return (
         Intervention.objects.filter(pk__in=ids)
         .select_related("arc__member__user", "discipline", "practitioner__user")
@@ -650,4 +673,35 @@ def interventions_held_by(*, practitioner_id: int, member_id: int) -> QuerySet[I
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
         .select_related("arc")
         .order_by("starts_on", "pk")
+    )
+
+
+def interventions_needing_owner(
+    *, member_ids=None, today: datetime.date | None = None
+) -> QuerySet[Intervention]:
+    """Interventions still running or planned on an open arc whose responsible practitioner
+    is no longer on the member's current care team: they need a new owner. Two queries."""
+    ids = _intervention_ids_needing_owner(
+        member_ids=member_ids, today=today or timezone.localdate()
+    )
+    return _interventions_with_relations(ids)
+
+
+@dataclass
+class InterventionsNeedingOwner:
+    count: int
+    first: list[Intervention]
+
+
+def interventions_needing_owner_first(
+    *, member_ids=None, today: datetime.date | None = None, limit: int = 50
+) -> InterventionsNeedingOwner:
+    """How many interventions need a new owner (see ``interventions_needing_owner``), and
+    the first ``limit`` with their relations: the pages show the true count, and read the
+    related rows of only those they list. Two queries."""
+    ids = _intervention_ids_needing_owner(
+        member_ids=member_ids, today=today or timezone.localdate()
+    )
+    return InterventionsNeedingOwner(
+        count=len(ids), first=list(_interventions_with_relations(ids[:limit]))
     )

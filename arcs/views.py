@@ -60,16 +60,23 @@ def _log_view(request: HttpRequest, arc, detail: str = "") -> None:
     )
 
 
-def _arc_context(arc, *, member_view: bool) -> dict:
-    """Everything the arc pages show, fetched in a fixed number of queries."""
-    arc = selectors.arc_with_plan(arc, shared_notes_only=member_view)
+def _arc_context(
+    arc, *, member_view: bool, team: list | None = None, plan_prefetched: bool = False
+) -> dict:
+    """Everything the arc pages show, fetched in a fixed number of queries.
+
+    ``team``: the member's care team when the caller has it already; ``plan_prefetched``:
+    the arc's plan was read by ``selectors.arcs_with_plans``, so the arc is not read again.
+    """
+    if not plan_prefetched:
+        arc = selectors.arc_with_plan(arc, shared_notes_only=member_view)
     start = arc.activated_on or arc.created_at.date()
     progress = selectors.goal_progress(arc)
     return {
         "arc": arc,
         "phase": selectors.current_phase(arc),
         "upcoming": selectors.upcoming_interventions(arc),
-        "team": list(care_team_of(arc.member)),
+        "team": team if team is not None else list(care_team_of(arc.member)),
         "goals": [
             {"progress": item, "chart": charts.goal_chart(item, start=start)} for item in progress
         ],
@@ -116,13 +123,18 @@ def my_care_arc(request: HttpRequest) -> HttpResponse:
     arcs = selectors.arcs_shown_to_member(request.user, member)
     for arc in arcs:
         _log_view(request, arc, "my care arc")
+    # Every arc's plan in one set of queries, and the team (the same for each arc) once.
+    selectors.arcs_with_plans(arcs, shared_notes_only=True)
+    team = list(care_team_of(member))
     return render(
         request,
         "arcs/my_care_arc.html",
         {
             "member": member,
-            "arcs": [_arc_context(arc, member_view=True) for arc in arcs],
-            "team": list(care_team_of(member)),
+            "arcs": [
+                _arc_context(arc, member_view=True, team=team, plan_prefetched=True) for arc in arcs
+            ],
+            "team": team,
         },
     )
 

@@ -32,6 +32,7 @@ def _ids() -> dict:
         .first()
     )
     return {
+        "run_preview": _run_preview(),
         "contract": DirectCareContract.objects.order_by("pk").values_list("pk", flat=True).first(),
         "invoice": Invoice.objects.order_by("-pk").values_list("pk", flat=True).first(),
         "member": Member.objects.order_by("number").values_list("pk", flat=True).first(),
@@ -40,14 +41,22 @@ def _ids() -> dict:
     }
 
 
-def pages(ids: dict) -> list[tuple[str, str, str, dict | None]]:
-    """(role, page name, url, POST data or None) for every main page of every role."""
-    from django.urls import reverse
+def _run_preview() -> int:
+    """A preview of last month's run, drafted as the worker drafts it (the page reads it)."""
     from django.utils import timezone
 
     from bench.seed import months_billed
+    from billing import services
 
-    last_month = months_billed(timezone.localdate())[-1]
+    today = timezone.localdate()
+    preview = services.invoice_run_preview_request(period=months_billed(today)[-1])
+    return services.invoice_run_preview_prepare(preview_id=preview.pk, today=today).pk
+
+
+def pages(ids: dict) -> list[tuple[str, str, str, dict | None]]:
+    """(role, page name, url, POST data or None) for every main page of every role."""
+    from django.urls import reverse
+
     return [
         ("plain", "plain view (no database)", reverse("bench_plain"), None),
         ("plain", "healthz", reverse("healthz"), None),
@@ -83,8 +92,8 @@ def pages(ids: dict) -> list[tuple[str, str, str, dict | None]]:
         (
             "admin",
             "run invoicing (preview)",
-            reverse("billing:run_invoicing"),
-            {"period": last_month.strftime("%Y-%m"), "include_members": "on"},
+            reverse("billing:run_preview", args=[ids["run_preview"]]),
+            None,
         ),
         ("admin", "federation statement", reverse("billing:federation_statement"), None),
         ("admin", "governance manage", reverse("governance:manage"), None),

@@ -241,6 +241,10 @@ class Invoice(CurrencyAmountsMixin, ImmutableModel):
             models.Index(
                 fields=["status", "-issue_date", "-number"], name="invoice_list_status_order"
             ),
+            # The list filtered to one run's period (the run's result).
+            models.Index(
+                fields=["period", "-issue_date", "-number"], name="invoice_list_period_order"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -503,3 +507,143 @@ class FederationStatementDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} ({self.get_status_display()})"
+
+
+# --- Invoice runs started from the "Run invoicing" page -----------------------------------------
+
+
+class PayerKind(models.TextChoices):
+    CONTRACT = "contract", _("Anchor")
+    MEMBER = "member", _("Member")
+
+
+class PreviewStatus(models.TextChoices):
+    QUEUED = "queued", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class InvoiceRunPreview(models.Model):
+    """What a run for a period would issue, drafted by the worker with the run's own
+    drafting (``selectors.invoice_run_preview``) and stored so that the page reads counts,
+    totals and one page of invoices from the database whatever the clinic's size."""
+
+    period = models.DateField(_("billing period"))
+    # The form's "only this contract"; None: every contract.
+    contract = models.ForeignKey(
+        DirectCareContract, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    include_members = models.BooleanField(_("members' fee invoices"), default=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=PreviewStatus.choices, default=PreviewStatus.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"))
+    prepared_at = models.DateTimeField(_("prepared"), null=True, blank=True)
+    already_invoiced = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice run preview")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def contract_ids(self) -> list[int] | None:
+        return [self.contract_id] if self.contract_id else None
+
+
+class InvoiceRunPreviewItem(models.Model):
+    """One invoice a previewed run would issue, or one held back (``held``, with why)."""
+
+    preview = models.ForeignKey(InvoiceRunPreview, on_delete=models.CASCADE, related_name="items")
+    payer_kind = models.CharField(_("payer"), max_length=8, choices=PayerKind.choices)
+    contract = models.ForeignKey(
+        DirectCareContract, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    bill_to_name = models.CharField(_("bill to"), max_length=200)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    total = models.DecimalField(_("total"), max_digits=15, decimal_places=4, default=0)
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+    held = models.BooleanField(_("held"), default=False)
+    problem = models.CharField(_("problem"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-held", "payer_kind", "bill_to_name", "pk"]
+        indexes = [
+            # The preview's page: problems first, then anchors, then members, by name.
+            models.Index(
+                fields=["preview", "-held", "payer_kind", "bill_to_name", "id"],
+                name="run_preview_item_page",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_to_name}: {self.total} {self.currency}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class InvoiceRun(models.Model):
+    """A run started from the page, with its progress for the page to show."""
+
+    period = models.DateField(_("billing period"))
+    contract = models.ForeignKey(
+        DirectCareContract, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    include_members = models.BooleanField(_("members' fee invoices"), default=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
+    # What the confirmed preview announced; the run drafts again when it starts, so the
+    # data may have changed meanwhile (``expected`` is then the run's own count).
+    previewed = models.PositiveIntegerField(null=True, blank=True)
+    expected = models.PositiveIntegerField(null=True, blank=True)
+    issued = models.PositiveIntegerField(default=0)
+    batches_total = models.PositiveIntegerField(null=True, blank=True)
+    batches_done = models.PositiveIntegerField(default=0)
+    already_invoiced = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"))
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("invoice run")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # A double click or a second administrator starts no second run of the period
+            # while one is queued or running.
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_unfinished_invoice_run_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def contract_ids(self) -> list[int] | None:
+        return [self.contract_id] if self.contract_id else None
+
+    @property
+    def done(self) -> bool:
+        return self.status in (RunStatus.FINISHED, RunStatus.FAILED)

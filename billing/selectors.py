@@ -38,6 +38,10 @@ from billing.models import (
     FederationStatementDocument,
     Invoice,
     InvoiceLine,
+    InvoiceRun,
+    InvoiceRunPreview,
+    InvoiceRunPreviewItem,
+    PayerKind,
     Payment,
     Refund,
 )
@@ -196,10 +200,12 @@ def balance_of(invoice: Invoice) -> Decimal:
     )
 
 
-def invoice_list(*, status: str = "") -> QuerySet[Invoice]:
+def invoice_list(*, status: str = "", period: datetime.date | None = None) -> QuerySet[Invoice]:
     invoices = Invoice.objects.select_related("contract__anchor", "member__user")
     if status:
         invoices = invoices.filter(status=status)
+    if period is not None:
+        invoices = invoices.filter(period=rules.month_start(period))
     return with_amounts(invoices).order_by("-issue_date", "-number")
 
 
@@ -366,10 +372,20 @@ class InvoiceDraft:
 
 
 @dataclass
+class HeldInvoice:
+    """A member's invoice the run holds back rather than issue short, and why."""
+
+    member_id: int
+    bill_to_name: str
+    problem: str
+
+
+@dataclass
 class RunPreview:
     drafts: list[InvoiceDraft]
     already_invoiced: int
     problems: list[str]
+    held: list[HeldInvoice] = field(default_factory=list)
 
     @property
     def totals_by_currency(self) -> dict[str, Decimal]:
@@ -425,6 +441,7 @@ def invoice_run_preview(
         (invoiced_contracts if contract_id else invoiced_members).add(contract_id or member_id)
     drafts: list[InvoiceDraft] = []
     problems: list[str] = []
+    held_invoices: list[HeldInvoice] = []
     already = 0
 
     contracts = (
@@ -568,18 +585,17 @@ def invoice_run_preview(
                     # Held, not issued short: the problem is shown in the preview, the run
                     # result and the scheduled run's log and audit trail.
                     held.add(member.pk)
-                    problems.append(
-                        _(
-                            "%(member)s (#%(number)s): fee plans in two currencies "
-                            "(%(first)s, %(second)s) in this period; their invoice is held."
-                        )
-                        % {
-                            "member": member.full_name,
-                            "number": member.number,
-                            "first": draft.currency,
-                            "second": plan.currency,
-                        }
-                    )
+                    problem = _(
+                        "%(member)s (#%(number)s): fee plans in two currencies "
+                        "(%(first)s, %(second)s) in this period; their invoice is held."
+                    ) % {
+                        "member": member.full_name,
+                        "number": member.number,
+                        "first": draft.currency,
+                        "second": plan.currency,
+                    }
+                    problems.append(problem)
+                    held_invoices.append(HeldInvoice(member.pk, member.full_name, problem))
                     break
                 draft.lines.append(
                     LineDraft(
@@ -597,7 +613,78 @@ def invoice_run_preview(
         drafts.extend(
             d for d in member_drafts.values() if d.member_id not in held and d.lines and d.total > 0
         )
-    return RunPreview(drafts=drafts, already_invoiced=already, problems=problems)
+    return RunPreview(
+        drafts=drafts, already_invoiced=already, problems=problems, held=held_invoices
+    )
+
+
+@dataclass
+class RunPreviewSummary:
+    """Counts and totals of a stored run preview (``InvoiceRunPreview``)."""
+
+    invoice_count: int
+    contract_count: int
+    member_count: int
+    held_count: int
+    payer_count: int
+    # {currency: total}, and {currency: {"contract": ..., "member": ..., "total": ...}}.
+    totals_by_currency: dict[str, Decimal]
+    totals_by_kind: dict[str, dict[str, Decimal]]
+
+
+def run_preview_summary(preview: InvoiceRunPreview) -> RunPreviewSummary:
+    """Summed in the database over the stored drafts: two queries whatever their number.
+
+    The drafts are the run's own (the worker stores ``invoice_run_preview``'s), so these
+    figures are what the run issues if nothing changes before it starts.
+    """
+    rows = (
+        preview.items.order_by()
+        .values("payer_kind", "currency", "held")
+        .annotate(count=Count("pk"), total=Sum("total"))
+    )
+    counts = {PayerKind.CONTRACT: 0, PayerKind.MEMBER: 0}
+    held = 0
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_kind: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        if row["held"]:
+            held += row["count"]
+            continue
+        counts[row["payer_kind"]] += row["count"]
+        totals[row["currency"]] += row["total"]
+        by_kind[row["currency"]][row["payer_kind"]] = (
+            by_kind[row["currency"]].get(row["payer_kind"], ZERO) + row["total"]
+        )
+    payers = preview.items.filter(held=False).aggregate(
+        anchors=Count("contract__anchor", distinct=True), members=Count("member", distinct=True)
+    )
+    return RunPreviewSummary(
+        invoice_count=counts[PayerKind.CONTRACT] + counts[PayerKind.MEMBER],
+        contract_count=counts[PayerKind.CONTRACT],
+        member_count=counts[PayerKind.MEMBER],
+        held_count=held,
+        payer_count=payers["anchors"] + payers["members"],
+        totals_by_currency=dict(sorted(totals.items())),
+        totals_by_kind={
+            currency: {**by_kind[currency], "total": totals[currency]}
+            for currency in sorted(by_kind)
+        },
+    )
+
+
+def run_preview_items(preview: InvoiceRunPreview) -> QuerySet[InvoiceRunPreviewItem]:
+    """The previewed invoices to paginate: held ones first, then anchors', then members',
+    by name (the order of an index, so a page reads only its own rows)."""
+    return preview.items.order_by("-held", "payer_kind", "bill_to_name", "pk")
+
+
+def run_preview_detail(pk: int) -> InvoiceRunPreview:
+    return get_object_or_404(InvoiceRunPreview.objects.select_related("contract__anchor"), pk=pk)
+
+
+def invoice_run_detail(pk: int) -> InvoiceRun:
+    return get_object_or_404(InvoiceRun.objects.select_related("contract__anchor"), pk=pk)
 
 
 # --- Reports --------------------------------------------------------------------------------

@@ -37,6 +37,18 @@ def run_invoicing(period: str, contract_ids: list[int] | None = None, members: b
 
 
 @shared_task
+def prepare_invoice_run_preview(preview_id: int) -> None:
+    """Draft a run for the "Run invoicing" page's preview (stored, shown when ready)."""
+    services.invoice_run_preview_prepare(preview_id=preview_id, today=timezone.localdate())
+
+
+@shared_task
+def execute_invoice_run(run_id: int) -> None:
+    """A run confirmed on the page; its progress is recorded on the run's row."""
+    services.invoice_run_execute(run_id=run_id, today=timezone.localdate())
+
+
+@shared_task
 def mark_overdue_and_remind() -> tuple[int, int]:
     """Periodic (daily): mark invoices overdue and queue one reminder per overdue step."""
     return services.invoices_mark_overdue_and_remind(today=timezone.localdate())

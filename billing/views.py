@@ -7,16 +7,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from billing import charts, forms, rules, selectors, services, tasks
+from billing import charts, forms, rules, selectors, services
 from billing.models import (
     AnchorOrganization,
     ContractStatus,
@@ -24,6 +24,7 @@ from billing.models import (
     DirectCareContract,
     InvoiceEmail,
     InvoiceStatus,
+    PreviewStatus,
 )
 from clinic.access import role_required
 from clinic.files import stored_file_response
@@ -298,13 +299,17 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in InvoiceStatus.values:
         status = ""
+    # A run's result links here with its period; a bad value lists every period.
+    month = forms.MonthForm(request.GET or None)
+    period = month.cleaned_data["month"] if "month" in request.GET and month.is_valid() else None
     return render(
         request,
         "billing/invoice_list.html",
         {
-            "invoices": _page(request, selectors.invoice_list(status=status)),
+            "invoices": _page(request, selectors.invoice_list(status=status, period=period)),
             "status": status,
             "statuses": InvoiceStatus.choices,
+            "period": period,
         },
     )
 
@@ -434,36 +439,68 @@ def refund_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
-# The preview is harmless; queueing the run issues documents that can never be deleted.
-@reauthentication_required(enabled=lambda request: "confirm" in request.POST)
 def run_invoicing(request: HttpRequest) -> HttpResponse:
-    """Preview a run (how many invoices, totals per currency), then queue it."""
+    """Choose what to invoice; the worker drafts the preview, shown on its own page."""
     form = forms.RunForm(
         request.POST or None, initial={"period": forms.default_month(), "include_members": True}
     )
-    preview = None
     if request.method == "POST" and form.is_valid():
-        period = form.cleaned_data["period"]
-        contract = form.cleaned_data["contract"]
-        contract_ids = [contract.pk] if contract else None
-        members = form.cleaned_data["include_members"]
-        if "confirm" in request.POST:
-            transaction.on_commit(
-                lambda: tasks.run_invoicing.delay(period.isoformat(), contract_ids, members)
-            )
-            messages.success(
-                request,
-                _("Invoicing for %(month)s is running; invoices appear below as they are issued.")
-                % {"month": period.strftime("%Y-%m")},
-            )
-            return redirect("billing:invoice_list")
-        preview = selectors.invoice_run_preview(
-            period=period,
-            today=timezone.localdate(),
-            contract_ids=contract_ids,
-            include_members=members,
+        preview = services.invoice_run_preview_request(
+            period=form.cleaned_data["period"],
+            contract=form.cleaned_data["contract"],
+            include_members=form.cleaned_data["include_members"],
+            actor=request.user,
         )
-    return render(request, "billing/run.html", {"form": form, "preview": preview})
+        return redirect("billing:run_preview", pk=preview.pk)
+    return render(request, "billing/run.html", {"form": form})
+
+
+@role_required(Role.ADMINISTRATOR)
+@never_cache
+# The preview is harmless; starting the run issues documents that can never be deleted.
+@reauthentication_required(enabled=lambda request: request.method == "POST")
+def run_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview (counts, totals, a page of invoices, problems first), and the confirm
+    step that starts the run."""
+    preview = selectors.run_preview_detail(pk)
+    if request.method == "POST":
+        try:
+            run = services.invoice_run_start(preview=preview, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+            return redirect("billing:run_preview", pk=pk)
+        return redirect("billing:run_progress", pk=run.pk)
+    summary = (
+        selectors.run_preview_summary(preview) if preview.status == PreviewStatus.READY else None
+    )
+    context = {
+        "preview": preview,
+        "summary": summary,
+        "totals_text": ", ".join(
+            format_money(total, currency)
+            for currency, total in (summary.totals_by_currency.items() if summary else ())
+        ),
+        "items": _page(request, selectors.run_preview_items(preview)) if summary else None,
+    }
+    if request.headers.get("HX-Request"):
+        # While the worker drafts, the panel polls itself; the ready panel (summary,
+        # confirm step, first page of invoices) comes back without the trigger.
+        return render(request, "billing/_run_preview.html", context)
+    return render(request, "billing/run_preview.html", context)
+
+
+@role_required(Role.ADMINISTRATOR)
+@never_cache
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """A started run: invoices issued so far of those expected, batches done, and when it
+    has finished the counts and a link to the invoices of the period."""
+    run = selectors.invoice_run_detail(pk)
+    template = (
+        "billing/_run_progress.html"
+        if request.headers.get("HX-Request")
+        else "billing/run_progress.html"
+    )
+    return render(request, template, {"run": run})
 
 
 # --- Administrators: reports -------------------------------------------------------------------

@@ -84,10 +84,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
             "reviews_due": list(arc_selectors.reviews_due_for(user)[:10]),
             "interventions_due": list(arc_selectors.interventions_due_for(user)[:50]),
             # Interventions on my members' arcs whose practitioner left the team.
-            "interventions_unowned": list(
-                arc_selectors.interventions_needing_owner(
-                    member_ids=selectors.member_ids_in_care_of(user)
-                )[:50]
+            "interventions_unowned": arc_selectors.interventions_needing_owner_first(
+                member_ids=selectors.member_ids_in_care_of(user)
             ),
             "consultations": list(selectors.consultations_addressed_to(user)[:50]),
             "notifications": list(selectors.unread_notifications(user)[:20]),
@@ -131,9 +129,8 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
     caseloads = (
         Practitioner.objects.select_related("user", "discipline")
         .annotate(
-            team_members=Count(
-                "assignments", filter=Q(assignments__ended_on__isnull=True), distinct=True
-            )
+            # One row per assignment (the other joins are to-one): no DISTINCT to sort for.
+            team_members=Count("assignments", filter=Q(assignments__ended_on__isnull=True))
         )
         .order_by("discipline__name", "user__last_name")
     )
@@ -189,16 +186,14 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
             "practitioner_query": f"practitioner={practitioner.pk}" if practitioner else "",
             "settings_stalled": settings.CLINIC_STALLED_ARC_DAYS,
             "attainment_since": arc_selectors.attainment_since(today),
-            "interventions_unowned": list(
-                arc_selectors.interventions_needing_owner(
-                    member_ids=selectors.member_ids_in_teams(
-                        discipline_id=discipline.pk if discipline else None,
-                        practitioner_id=practitioner.pk if practitioner else None,
-                    )
-                    if discipline or practitioner
-                    else None,
-                    today=today,
-                )[:50]
+            "interventions_unowned": arc_selectors.interventions_needing_owner_first(
+                member_ids=selectors.member_ids_in_teams(
+                    discipline_id=discipline.pk if discipline else None,
+                    practitioner_id=practitioner.pk if practitioner else None,
+                )
+                if discipline or practitioner
+                else None,
+                today=today,
             ),
             "consultation_ages": [
                 (key, label, consultation_ages[key]) for key, label, _l, _h in CONSULTATION_AGES

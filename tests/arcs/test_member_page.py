@@ -57,3 +57,31 @@ def test_draft_arcs_are_not_shown_to_the_member(client):
     client.force_login(care.member.user)
     assert care.arc.title not in client.get(reverse("arcs:my_care_arc")).content.decode()
     assert client.get(reverse("arcs:arc_detail", args=[care.arc.pk])).status_code == 404
+
+
+def test_my_care_arc_reads_each_kind_of_record_once_however_many_arcs(client):
+    """The member's arcs' plans, measures and notes are read together (five queries), and
+    their care team once: a fourth arc adds only its access-log row, not seven queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from arcs.models import AccessLogEntry, ArcStatus
+    from tests.arcs.factories import ArcFactory, GoalFactory
+
+    care = CareSetting()
+    client.force_login(care.member.user)
+    url = reverse("arcs:my_care_arc")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        html = client.get(url).content.decode()
+    assert care.arc.title in html
+    for status in (ArcStatus.ACHIEVED, ArcStatus.ACTIVE, ArcStatus.ON_HOLD):
+        closed = datetime.date.today() if status == ArcStatus.ACHIEVED else None
+        GoalFactory(arc=ArcFactory(member=care.member, status=status, closed_on=closed))
+    logged = AccessLogEntry.objects.count()
+    with CaptureQueriesContext(connection) as four:
+        html = client.get(url).content.decode()
+    assert html.count('class="h3"') == 4
+    # One access-log row per arc viewed (each its own insert), nothing else more.
+    assert AccessLogEntry.objects.count() - logged == 4
+    assert len(four) == len(one) + 3

@@ -297,10 +297,35 @@ def test_intervention_owner_must_be_on_the_team_and_is_flagged_after_leaving(cli
     assert list(selectors.interventions_needing_owner()) == [item]
     client.force_login(care.hub.user)
     dashboard = client.get(reverse("careteam:team_dashboard"))
-    assert dashboard.context["interventions_unowned"] == [item]
+    assert dashboard.context["interventions_unowned"].first == [item]
     assert "Interventions needing a new owner" in dashboard.content.decode()
     caseload = client.get(reverse("careteam:caseload"))
-    assert caseload.context["interventions_unowned"] == [item]
+    assert caseload.context["interventions_unowned"].first == [item]
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_every_intervention_needing_an_owner_and_lists_the_first_50(client):
+    from arcs.models import Intervention
+
+    care = CareSetting()
+    Intervention.objects.bulk_create(
+        [
+            Intervention(
+                arc=care.arc,
+                discipline=discipline(),
+                practitioner=care.outsider,  # never on this member's team
+                description=f"Session {n}",
+                frequency="weekly",
+                starts_on=timezone.localdate(),
+            )
+            for n in range(52)
+        ]
+    )
+    client.force_login(care.hub.user)
+    page = client.get(reverse("careteam:team_dashboard")).content.decode()
+    assert '<td id="interventions-unowned">52</td>' in page
+    assert "The first 50 are listed." in page
+    assert page.count(f"{care.member.full_name}: Session") == 50
 
 
 # --- FHIR ------------------------------------------------------------------------------------

@@ -40,12 +40,16 @@ def test_administrator_invoices_the_anchor_and_the_anchor_contact_sees_it_paid(
     page.get_by_label("Include members' fee invoices").uncheck()
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#preview-summary")).to_contain_text("1 invoice to issue")
+    expect(page.locator("#run-confirm")).to_contain_text("This will issue 1 invoice totalling")
     page.get_by_role("button", name="Issue these invoices").click()
     # Issuing asks for the password again, then goes ahead with the confirmed request.
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
     page.locator("input[name=password]").fill("demo-pass-2026")
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Invoices")
+    # Tasks run in-process here: the run has finished when its progress page shows.
+    expect(page.locator("#run-status")).to_have_text("Finished")
+    page.locator("#run-result").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Invoices for")
 
     invoice = Invoice.objects.exclude(pk__in=before).get()
     assert invoice.contract == contract
@@ -115,3 +119,56 @@ def test_issuing_a_credit_note_asks_first_and_says_who_is_emailed(live_server, p
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice {invoice.number}")
     note = CreditNote.objects.get()
     assert (note.amount, note.reason) == (Decimal("30.00"), "Two weeks not covered")
+
+
+def test_the_run_page_shows_the_worker_drafting_and_issuing_without_reloading(
+    live_server, page: Page, celery_worker
+):
+    """A real worker drafts the preview and issues the invoices; the page follows both by
+    polling its panel (htmx), never by reloading."""
+    import datetime
+
+    from django.utils import timezone
+
+    from billing import rules
+    from tests.billing.factories import EnrolmentFactory, FeePlanAssignmentFactory
+
+    demo_user(
+        email="admin@demo.coop", first_name="Ada", last_name="Office", roles=(Role.ADMINISTRATOR,)
+    )
+    month = rules.previous_month(timezone.localdate())
+    for _ in range(3):
+        FeePlanAssignmentFactory(valid_from=datetime.date(2024, 1, 1))
+    EnrolmentFactory()
+
+    log_in(page, live_server, "admin@demo.coop")
+    page.goto(f"{live_server.url}/billing/invoices/run/")
+    page.get_by_label("Billing period (month)").fill(f"{month:%Y-%m}")
+    page.get_by_role("button", name="Preview").click()
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator("#preview-summary")).to_contain_text(
+        "4 invoices to issue (1 to anchors, 3 to members)", timeout=60_000
+    )
+    assert page.evaluate("window.sameDocument === true")
+    preview_url = page.url
+    page.get_by_role("button", name="Issue these invoices").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
+    page.locator("input[name=password]").fill("demo-pass-2026")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice run for {month:%Y-%m}")
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator("#run-status")).to_have_text("Finished", timeout=60_000)
+    expect(page.locator("#run-issued")).to_have_text("4 of 4")
+    expect(page.locator("#run-finished")).to_contain_text("4 invoices issued")
+    assert page.evaluate("window.sameDocument === true")
+    progress_url = page.url
+    page.locator("#run-result").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoices for {month:%Y-%m}")
+    for number in Invoice.objects.filter(period=month).values_list("number", flat=True):
+        expect(page.get_by_role("link", name=number)).to_be_visible()
+    assert Invoice.objects.filter(period=month).count() == 4
+    # Both pages fit a 360 px phone without scrolling sideways.
+    page.set_viewport_size({"width": 360, "height": 740})
+    for url in (preview_url, progress_url):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0

@@ -291,37 +291,7 @@ def test_the_run_uses_a_bounded_number_of_queries(size, django_assert_max_num_qu
     assert len(result.created) == 1 + size // 2
 
 
-@pytest.mark.parametrize("size", [10, 1000])
-def test_the_run_preview_runs_the_same_queries_at_any_size(
-    size, django_assert_max_num_queries, client
-):
-    from django.urls import reverse
-
-    from clinic.roles import Role
-    from members.models import FeePlanAssignment, Member
-    from tests.factories import UserFactory, user_with_role
-
-    plan = FeePlanFactory()
-    users = UserFactory._meta.model.objects.bulk_create(
-        [UserFactory.build(email=f"bulk{size}-{n}@example.org") for n in range(size)]
-    )
-    members = Member.objects.bulk_create(
-        [
-            Member(user=user, number=10_000 + n, status="active", admitted_on=D(2024, 1, 1))
-            for n, user in enumerate(users)
-        ]
-    )
-    FeePlanAssignment.objects.bulk_create(
-        [FeePlanAssignment(member=m, plan=plan, valid_from=D(2024, 1, 1)) for m in members]
-    )
-    client.force_login(user_with_role(Role.ADMINISTRATOR))
-    with django_assert_max_num_queries(12):
-        response = client.post(
-            reverse("billing:run_invoicing"),
-            {"period": "2026-03", "include_members": "on", "preview": "1"},
-        )
-    assert f"{size} invoices to issue" in response.content.decode()
-    assert f"{plan.amount * size:.2f}" in response.content.decode()
+# The preview page at two sizes: tests/billing/test_run_preview.py.
 
 
 def _rows_read_from_invoices(execute, sql, params, many, context):

@@ -166,7 +166,7 @@ def test_the_scheduled_runs_report_lists_held_invoices():
     assert len(report["held"]) == 1 and member.full_name in report["held"][0]
 
 
-def test_the_run_preview_page_shows_held_invoices(client):
+def test_the_run_preview_page_shows_held_invoices(client, django_capture_on_commit_callbacks):
     from django.urls import reverse
 
     from clinic.roles import Role
@@ -176,9 +176,11 @@ def test_the_run_preview_page_shows_held_invoices(client):
     FeePlanAssignmentFactory(member=member, plan__currency="EUR", valid_to=D(2026, 3, 15))
     FeePlanAssignmentFactory(member=member, plan__currency="USD", valid_from=D(2026, 3, 16))
     client.force_login(user_with_role(Role.ADMINISTRATOR))
-    page = client.post(
-        reverse("billing:run_invoicing"), {"period": "2026-03", "include_members": "on"}
-    ).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("billing:run_invoicing"), {"period": "2026-03", "include_members": "on"}
+        )
+    page = client.get(response.url).content.decode()
     assert "fee plans in two currencies" in page
     assert "their invoice is held" in page
     assert "0 invoices to issue" in page

@@ -14,6 +14,7 @@ from billing.models import (
     CreditNote,
     DirectCareContract,
     Invoice,
+    InvoiceRun,
     InvoiceStatus,
 )
 from clinic.roles import Role
@@ -532,36 +533,45 @@ def test_invoice_page_issues_a_credit_note(admin, client):
     assert CreditNote.objects.count() == 1
 
 
+def _preview_page(client, data, django_capture_on_commit_callbacks) -> tuple[str, str]:
+    """Ask for a preview, let the worker (eager) draft it, and read its page."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("billing:run_invoicing"), data)
+    return response.url, client.get(response.url).content.decode()
+
+
 def test_run_invoicing_previews_then_issues(admin, client, django_capture_on_commit_callbacks):
     enrolment = EnrolmentFactory(contract__rate_per_member_month=Decimal("45.00"))
-    url = reverse("billing:run_invoicing")
     data = {"period": "2026-03", "contract": enrolment.contract.pk, "preview": "1"}
-    page = client.post(url, data).content.decode()
+    url, page = _preview_page(client, data, django_capture_on_commit_callbacks)
     assert "1 invoice to issue" in page
-    assert "45.00" in page
+    assert "€45.00" in page
     assert not Invoice.objects.exists()
     reauthenticate(client)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {**data, "confirm": "1"})
-    assert response.url == reverse("billing:invoice_list")
+        response = client.post(url, {"confirm": "1"})
+    assert response.url == reverse("billing:run_progress", args=[InvoiceRun.objects.get().pk])
     invoice = Invoice.objects.get()
     assert invoice.total == Decimal("45.00")
     assert invoice.pdf
 
 
-def test_run_preview_counts_the_invoices_and_totals_each_currency(admin, client):
+def test_run_preview_counts_the_invoices_and_totals_each_currency(
+    admin, client, django_capture_on_commit_callbacks
+):
     contract_invoice()  # March is already invoiced for this contract: not counted again
     EnrolmentFactory(contract__rate_per_member_month=Decimal("45.00"))
     EnrolmentFactory(contract__rate_per_member_month=Decimal("30.50"))
     EnrolmentFactory(contract__rate_per_member_month=Decimal("99.99"), contract__currency="USD")
     FeePlanAssignmentFactory(plan__amount=Decimal("20.00"))
-    page = client.post(
-        reverse("billing:run_invoicing"),
+    _url, page = _preview_page(
+        client,
         {"period": "2026-03", "include_members": "on", "preview": "1"},
-    ).content.decode()
+        django_capture_on_commit_callbacks,
+    )
     assert "4 invoices to issue (3 to anchors, 1 to members)" in page
     assert "1 already invoiced for this period" in page
-    totals = re.findall(r'<th scope="row">(\w{3})</th><td class="text-end">([\d.]+)</td>', page)
+    totals = re.findall(r'<tr data-currency="(\w{3})">.*?data-total="([\d.]+)"', page)
     assert totals == [("EUR", "95.50"), ("USD", "99.99")]  # 45.00 + 30.50 + 20.00
     assert Invoice.objects.count() == 1
 

@@ -79,18 +79,21 @@ def test_starting_an_invoice_run_asks_for_the_password_again(
     admin, client, django_capture_on_commit_callbacks
 ):
     enrolment = EnrolmentFactory(contract__rate_per_member_month=Decimal("45.00"))
-    url = reverse("billing:run_invoicing")
     preview = {"period": "2026-03", "contract": enrolment.contract.pk, "preview": "1"}
-    data = {"period": "2026-03", "contract": enrolment.contract.pk, "confirm": "1"}
     # The preview needs no password: it issues nothing.
-    assert client.post(url, preview).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        assert _asks_for_password(client.post(url, data), url)
+        url = client.post(reverse("billing:run_invoicing"), preview).url
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _asks_for_password(client.post(url, {"confirm": "1"}), url)
     assert not Invoice.objects.exists()
 
     reauthenticate(client)
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(url, data).url == reverse("billing:invoice_list")
+        response = client.post(url, {"confirm": "1"})
+    from billing.models import InvoiceRun
+
+    assert response.url == reverse("billing:run_progress", args=[InvoiceRun.objects.get().pk])
     assert Invoice.objects.get().total == Decimal("45.00")
 
 

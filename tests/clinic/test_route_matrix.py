@@ -23,10 +23,11 @@ from django.core.signals import got_request_exception
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from arcs import services as arcs_services
 from billing import services as billing_services
-from billing.models import EmailKind, Invoice
+from billing.models import EmailKind, Invoice, InvoiceRun, RunStatus
 from careteam import services as careteam_services
 from careteam.models import TeamRole
 from clinic.roles import Role
@@ -203,6 +204,10 @@ def build_world() -> dict:
         "interest": careteam_services.interest_submit(
             name="Noor Haddad", email="noor@example.org", discipline=None, message="Hello"
         ),
+        "run_preview": billing_services.invoice_run_preview_request(period=MARCH),
+        "invoice_run": InvoiceRun.objects.create(
+            period=MARCH, status=RunStatus.FINISHED, requested_at=timezone.now()
+        ),
         "register_export": RegisterExport.objects.create(
             requested_by=users["admin"], file=ContentFile(b"%PDF-1.4", name="register.pdf")
         ),
@@ -214,7 +219,7 @@ def build_world() -> dict:
 
 SHARED_KINDS = frozenset(
     {"applicant", "register_export", "fee_plan", "meeting", "ballot", "document", "delivery"}
-    | {"batch", "share_class", "orientation_session", "interest"}
+    | {"batch", "share_class", "orientation_session", "interest", "run_preview", "invoice_run"}
 )
 # Keyword arguments whose record kind does not depend on the route.
 KEYWORD_KINDS = {
@@ -490,6 +495,9 @@ ROUTES: dict[str, Route] = _routes(
     Route("billing:enrolment_end", "admin", pk="enrolment", post=302, post_only="inner"),
     Route("billing:invoice_list", "admin"),
     Route("billing:run_invoicing", "admin"),
+    # Starting the run asks for the password again first.
+    Route("billing:run_preview", "admin", pk="run_preview", post=302),
+    Route("billing:run_progress", "admin", pk="invoice_run"),
     Route("billing:invoice_detail", "admin", pk="invoice"),
     Route("billing:payment_create", "admin", pk="invoice", post=400, post_only="inner"),
     # An empty form gets its errors; the confirmed request asks for the password again.
