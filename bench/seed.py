@@ -307,6 +307,13 @@ def build_care_teams(clinic: Clinic) -> None:
 ARC_STATUS_CYCLE = ("active", "active", "active", "on_hold", "achieved", "discontinued", "draft")
 
 
+def _within(measure, fraction: Decimal) -> Decimal:
+    """A value ``fraction`` of the way up the measure's valid range (bulk inserts skip the
+    form's range check, so the bench keeps its values inside it itself)."""
+    low, high = measure.min_value, measure.max_value
+    return (low + (high - low) * fraction).quantize(Decimal("0.01"))
+
+
 def build_arcs(clinic: Clinic) -> None:
     """An arc per member with two goals, a phase, an intervention, measures, notes, a version."""
     from arcs.models import (
@@ -349,14 +356,14 @@ def build_arcs(clinic: Clinic) -> None:
     goals, phases, interventions, measurements, notes, versions = [], [], [], [], [], []
     for i, arc in enumerate(arcs):
         practitioner = practitioners[(i + 1) % len(practitioners)]
-        for k, measure in enumerate(measures):
+        for measure in measures:
             goals.append(
                 Goal(
                     arc=arc,
                     measure=measure,
                     description=f"Improve {measure.name}",
-                    baseline=Decimal(20 + k),
-                    target=Decimal(10 + k),
+                    baseline=_within(measure, Decimal("0.8")),
+                    target=_within(measure, Decimal("0.3")),
                     target_date=today + datetime.timedelta(days=90),
                 )
             )
@@ -365,7 +372,7 @@ def build_arcs(clinic: Clinic) -> None:
                     Measurement(
                         arc=arc,
                         measure=measure,
-                        value=Decimal(20 + k - 3 * step),
+                        value=_within(measure, Decimal("0.8") - Decimal("0.2") * step),
                         measured_on=start + datetime.timedelta(days=30 * step + i % 28),
                         recorded_by_id=practitioner.user_id,
                     )

@@ -7,6 +7,7 @@ from collections import defaultdict
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
@@ -65,6 +66,14 @@ def test_bench_clinic_is_consistent_with_the_rules(clinic):
     numbers = list(Member.objects.order_by("number").values_list("number", flat=True))
     assert numbers == list(range(1, SIZE + 1))
     assert MemberNumberSequence.objects.get().last_number == SIZE
+    # Bulk inserts skip the forms: every measured value and goal is in its measure's range.
+    assert not Measurement.objects.exclude(
+        value__gte=F("measure__min_value"), value__lte=F("measure__max_value")
+    ).exists()
+    assert not Goal.objects.exclude(
+        baseline__range=(F("measure__min_value"), F("measure__max_value")),
+        target__range=(F("measure__min_value"), F("measure__max_value")),
+    ).exists()
     # Everyone is active with a share; only late payers (every 50th fee payer) are not.
     late = [n for n in numbers if n % seed.LATE_PAYER_EVERY == 0 and n <= SIZE - SIZE // 5]
     assert members_selectors.members_in_good_standing().count() == SIZE - len(late)
