@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from fhir.resources.R4B.bundle import Bundle
 
 from arcs.models import Arc, ArcStatus, Direction, NoteVisibility
@@ -164,7 +165,7 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
                 "resourceType": "CareTeam",
                 "id": f"careteam-{member.pk}",
                 "status": "active",
-                "name": f"Care team of {member.full_name}",
+                "name": _("Care team of %(name)s") % {"name": member.full_name},
                 "subject": {"reference": patient_ref},
                 "participant": participants,
             },

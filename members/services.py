@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from clinic.delivery import DeliveryStatus, deliver_once, delivery_requeue
 from clinic.money import quantize_money
@@ -391,7 +391,7 @@ def member_email_send(*, email_id: int, final_attempt: bool = False) -> MemberEm
     return MemberEmail.objects.get(pk=email_id)
 
 
-MEMBER_EMAIL_CHECK_FIRST = _lazy(
+MEMBER_EMAIL_CHECK_FIRST = gettext_lazy(
     "The outcome of this email is unknown: it may have reached the recipient. Check with "
     "them that they did not get it, then confirm to send it again."
 )
@@ -517,7 +517,7 @@ def fee_plan_end(*, member: Member, valid_to: datetime.date) -> FeePlanAssignmen
     return current
 
 
-FEE_PLAN_TERMS_FIXED = _lazy(
+FEE_PLAN_TERMS_FIXED = gettext_lazy(
     "Members are on this plan, so its amount, period and currency cannot change: "
     "create a new plan and reassign members."
 )
