@@ -84,6 +84,8 @@ TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/Amsterdam")
 if TIME_ZONE not in zoneinfo.available_timezones():
     sys.exit(f"CLINIC_TIME_ZONE is not a known time zone: {TIME_ZONE!r}.")
 USE_I18N = True
+# Dates in the active language's formats; clinic/formats overrides only a few (see there).
+FORMAT_MODULE_PATH = ["clinic.formats"]
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "clinic" / "locale"]
 

@@ -146,6 +146,11 @@ class Member(models.Model):
     def language(self) -> str:
         return self.preferred_language or settings.LANGUAGE_CODE
 
+    @property
+    def language_name(self) -> str:
+        """The member's language by name ("English"), in the active language."""
+        return str(dict(settings.LANGUAGES).get(self.language, self.language))
+
 
 class FeePeriod(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
