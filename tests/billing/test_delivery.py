@@ -7,6 +7,7 @@ from celery.exceptions import Retry
 from billing import services
 from billing.models import DeliveryStatus, EmailKind, Invoice, InvoiceEmail
 from billing.tasks import deliver_invoice, send_invoice_email
+from clinic.money import format_money
 from tests.billing.factories import EnrolmentFactory
 from tests.billing.helpers import MARCH, RUN_DAY, contract_invoice
 from tests.pdf import pdf_text
@@ -28,9 +29,9 @@ def test_issuing_renders_the_pdf_and_emails_it_to_the_billing_contact(
         settings.CLINIC_NAME,
         "Hill Farmers",
         invoice.number,
-        "2026-05-01",  # due date
+        "1 May 2026",  # due date, in the active language's short format
         enrolment.member.full_name,
-        "30.00 EUR",
+        format_money("30.00", "EUR"),
         "Pay to IBAN XX00 TEST",
     ):
         assert expected in text

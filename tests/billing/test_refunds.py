@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import BillingEvent, InvoiceStatus, PaymentMethod, Refund
+from clinic.money import format_money
 from clinic.roles import Role
 from tests.billing.helpers import RUN_DAY, contract_invoice
 from tests.billing.test_views import person
@@ -85,7 +86,7 @@ def test_the_invoice_page_shows_money_returned(client):
     services.credit_note_issue(invoice=invoice, amount=Decimal("30.00"), reason="Left early")
     client.force_login(user_with_role(Role.ADMINISTRATOR))
     page = client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
-    assert 'id="invoice-owed-back">30.00 EUR' in page
+    assert f'id="invoice-owed-back">{format_money("30.00", "EUR")}' in page
     assert reverse("billing:refund_create", args=[invoice.pk]) in page
     response = client.post(
         reverse("billing:refund_create", args=[invoice.pk]),
@@ -99,8 +100,9 @@ def test_the_invoice_page_shows_money_returned(client):
     )
     assert response.status_code == 302
     page = client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
-    assert 'id="invoice-refunded">30.00 EUR' in page
-    assert "30.00 EUR · Bank transfer R-1 · Credit paid back" in page
+    thirty = format_money("30.00", "EUR")
+    assert f'id="invoice-refunded">{thirty}' in page
+    assert f"{thirty} · Bank transfer R-1 · Credit paid back" in page
 
 
 def test_a_refund_above_the_credit_is_refused_on_the_page(client):
