@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from clinic.delivery import deliver_once
 from clinic.money import quantize_money
@@ -483,7 +483,7 @@ def fee_plan_end(*, member: Member, valid_to: datetime.date) -> FeePlanAssignmen
     return current
 
 
-FEE_PLAN_TERMS_FIXED = _lazy(
+FEE_PLAN_TERMS_FIXED = gettext_lazy(
     "Members are on this plan, so its amount, period and currency cannot change: "
     "create a new plan and reassign members."
 )

@@ -160,3 +160,22 @@ def test_every_template_text_is_marked_for_translation():
         for number, text in unmarked_text(path.read_text())
     ]
     assert not found, "Text not marked for translation:\n" + "\n".join(found)
+
+
+def test_texts_are_marked_with_names_makemessages_extracts():
+    """xgettext finds ``_``, ``gettext``, ``gettext_lazy``, ``ngettext`` (and Django's other
+    names), never an alias such as ``gettext_lazy as _lazy``: text marked that way is never
+    extracted, so no catalogue could ever translate it."""
+    extracted_names = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext"}
+    aliases = re.compile(r"from django\.utils\.translation import .*\b(\w*gettext\w*) as (\w+)")
+    found = [
+        f"{path.relative_to(BASE_DIR)}: {match.group(1)} as {match.group(2)}"
+        for app in ("clinic", "members", "careteam", "arcs", "billing", "governance")
+        for path in sorted((BASE_DIR / app).rglob("*.py"))
+        if "migrations" not in path.parts
+        for match in aliases.finditer(path.read_text())
+        if match.group(2) not in extracted_names
+    ]
+    assert not found, "Translation functions imported under a name xgettext ignores:\n" + "\n".join(
+        found
+    )
