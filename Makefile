@@ -7,22 +7,32 @@ BIN := $(VENV)/bin
 # Security lint of the application code: any finding of medium severity or above fails.
 BANDIT := $(BIN)/bandit -q -r clinic members careteam arcs billing governance -x "*/migrations/*" --severity-level medium
 
-.PHONY: run test bench lint format lock audit assets worker beat backup restore
+.PHONY: run test bench lint format lock audit assets worker beat backup restore catalogues messages
 
-run: $(VENV)/.runtime assets
+run: $(VENV)/.runtime assets catalogues
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { echo "WeasyPrint cannot load its system libraries: install Pango (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)." >&2; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.dev assets
+test: $(VENV)/.dev assets catalogues
 	bash tests/with_services.sh bash -c '$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BANDIT) && $(BIN)/python -m pytest $(PYTEST_ARGS)'
 
 # Build a synthetic clinic at 100 and BENCH_SIZE members and measure it (see README,
 # "Performance"). Not part of `make test`. `BENCH_SIZE=2000 make bench` is the quick one.
 BENCH_SIZE ?= 10000
-bench: $(VENV)/.dev assets
+bench: $(VENV)/.dev assets catalogues
 	BENCH_SIZE=$(BENCH_SIZE) bash tests/with_services.sh $(BIN)/python -m bench.run
+
+# The translations (clinic/locale/*/LC_MESSAGES/*.po) compiled to .mo files, with Babel:
+# no GNU gettext needed to run the clinic. The .mo files are not committed.
+catalogues: $(VENV)/.runtime
+	$(BIN)/python manage.py compile_catalogues
+
+# After changing texts: extract them into every catalogue (needs GNU gettext's xgettext),
+# then translate the new entries (README, "Languages").
+messages: $(VENV)/.runtime
+	$(BIN)/python manage.py makemessages --all --no-obsolete --ignore node_modules --ignore tests --ignore bench --ignore static
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BANDIT)

@@ -5,6 +5,8 @@ import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from arcs import services
 from arcs.models import Arc, ArcStatus, NoteVisibility, OutcomeMeasure
@@ -16,44 +18,46 @@ from members.models import Member
 # title, endpoint, lead discipline, (measure, baseline, target), intervention, frequency
 PLANS = {
     "clinician@demo.coop": (
-        "Walk to the market without knee pain",
-        "Walk the 2 km to the market and back without stopping, with little knee pain.",
+        gettext_lazy("Walk to the market without knee pain"),
+        gettext_lazy(
+            "Walk the 2 km to the market and back without stopping, with little knee pain."
+        ),
         "physical-therapy",
         [("pain-score", "7", "2"), ("walking-distance", "300", "2000")],
-        "Knee strengthening exercises",
-        "Twice a week",
+        gettext_lazy("Knee strengthening exercises"),
+        gettext_lazy("Twice a week"),
     ),
     "acupuncture@demo.coop": (
-        "Fewer migraine days",
-        "Migraines rare enough to work a full week.",
+        gettext_lazy("Fewer migraine days"),
+        gettext_lazy("Migraines rare enough to work a full week."),
         "acupuncture",
         [("pain-score", "8", "3")],
-        "Acupuncture sessions",
-        "Weekly",
+        gettext_lazy("Acupuncture sessions"),
+        gettext_lazy("Weekly"),
     ),
     "chiropractic@demo.coop": (
-        "Back pain under control",
-        "Lift the grandchildren without back pain.",
+        gettext_lazy("Back pain under control"),
+        gettext_lazy("Lift the grandchildren without back pain."),
         "chiropractic",
         [("pain-score", "6", "2")],
-        "Spinal care and home exercises",
-        "Every two weeks",
+        gettext_lazy("Spinal care and home exercises"),
+        gettext_lazy("Every two weeks"),
     ),
     "nutrition@demo.coop": (
-        "Steady blood sugar",
-        "Blood sugar in the healthy range through food, without new medicines.",
+        gettext_lazy("Steady blood sugar"),
+        gettext_lazy("Blood sugar in the healthy range through food, without new medicines."),
         "nutrition",
         [("hba1c", "64", "53"), ("weight", "98", "90")],
-        "Cooking and meal planning sessions",
-        "Monthly",
+        gettext_lazy("Cooking and meal planning sessions"),
+        gettext_lazy("Monthly"),
     ),
     "behavioural@demo.coop": (
-        "Calmer days",
-        "Sleep through most nights and go back to the choir.",
+        gettext_lazy("Calmer days"),
+        gettext_lazy("Sleep through most nights and go back to the choir."),
         "behavioural-health",
         [("gad-7", "15", "5"), ("phq-9", "14", "5")],
-        "Talking therapy",
-        "Weekly",
+        gettext_lazy("Talking therapy"),
+        gettext_lazy("Weekly"),
     ),
 }
 # The status each demo arc ends up in, by member position: every status appears.
@@ -68,7 +72,22 @@ STATUS_CYCLE = [
 ]
 
 
+# The starting outcome measures (arcs 0002) as the demo shows them in its language.
+MEASURE_NAMES = {
+    "pain-score": ("Pain score", gettext_lazy("Pain score")),
+    "weight": ("Weight", gettext_lazy("Weight")),
+    "systolic-blood-pressure": (
+        "Blood pressure (systolic)",
+        gettext_lazy("Blood pressure (systolic)"),
+    ),
+    "walking-distance": ("Walking distance", gettext_lazy("Walking distance")),
+}
+
+
 def seed() -> None:
+    # Renamed only while they still have their starting English names.
+    for slug, (english, name) in MEASURE_NAMES.items():
+        OutcomeMeasure.objects.filter(slug=slug, name=english).update(name=str(name))
     today = timezone.localdate()
     practitioners = {
         p.user.email: p for p in Practitioner.objects.select_related("user", "discipline")
@@ -111,6 +130,8 @@ def _seed_arc(
     *, member, plan, specialist, doctor, hub, status, index, today, measures, disciplines
 ):
     title, endpoint, lead, goals, intervention, frequency = plan
+    # The texts are lazy (translated in the demo's language): make them plain strings.
+    title, endpoint, intervention, frequency = map(str, (title, endpoint, intervention, frequency))
     if Arc.objects.filter(member=member, title=title).exists():
         return
     began = today - datetime.timedelta(days=150)
@@ -132,7 +153,8 @@ def _seed_arc(
             arc=arc,
             by=specialist.user,
             measure=measure,
-            description=f"{measure.name} from {baseline} to {target}",
+            description=_("%(measure)s from %(baseline)s to %(target)s")
+            % {"measure": measure.name, "baseline": baseline, "target": target},
             baseline=Decimal(baseline),
             target=Decimal(target),
             target_date=today + datetime.timedelta(days=90),
@@ -140,14 +162,14 @@ def _seed_arc(
     services.phase_save(
         arc=arc,
         by=hub.user,
-        name="Getting started",
+        name=_("Getting started"),
         planned_start=began,
         planned_end=began + datetime.timedelta(days=60),
     )
     services.phase_save(
         arc=arc,
         by=hub.user,
-        name="Building up",
+        name=_("Building up"),
         planned_start=began + datetime.timedelta(days=61),
         planned_end=today + datetime.timedelta(days=90),
     )
@@ -164,10 +186,10 @@ def _seed_arc(
     services.intervention_save(
         arc=arc,
         by=hub.user,
-        description="Check-in with the hub coordinator",
+        description=_("Check-in with the hub coordinator"),
         discipline=hub.discipline,
         practitioner=hub,
-        frequency="Monthly",
+        frequency=_("Monthly"),
         starts_on=began,
         ends_on=None,
     )
@@ -176,10 +198,10 @@ def _seed_arc(
         dropped = services.intervention_save(
             arc=arc,
             by=specialist.user,
-            description="Group exercise class",
+            description=_("Group exercise class"),
             discipline=specialist.discipline,
             practitioner=specialist,
-            frequency="Weekly",
+            frequency=_("Weekly"),
             starts_on=began,
             ends_on=None,
         )
@@ -187,7 +209,7 @@ def _seed_arc(
             arc=arc,
             intervention=dropped,
             by=specialist.user,
-            reason="The member preferred one-to-one sessions.",
+            reason=_("The member preferred one-to-one sessions."),
         )
     if status == ArcStatus.DRAFT:
         return
@@ -207,13 +229,13 @@ def _seed_arc(
             )
     services.note_add(
         arc=arc,
-        text="Good progress this month; keep doing the home exercises every day.",
+        text=_("Good progress this month; keep doing the home exercises every day."),
         visibility=NoteVisibility.SHARED,
         by=specialist.user,
     )
     services.note_add(
         arc=arc,
-        text="Discussed with the team: watch adherence, consider fewer sessions if it slips.",
+        text=_("Discussed with the team: watch adherence, consider fewer sessions if it slips."),
         visibility=NoteVisibility.INTERNAL,
         by=hub.user,
     )
@@ -221,7 +243,7 @@ def _seed_arc(
         services.arc_transition(arc=arc, to_status=status, by=hub.user)
     elif status == ArcStatus.DISCONTINUED:
         services.arc_transition(
-            arc=arc, to_status=status, by=hub.user, reason="The member moved away."
+            arc=arc, to_status=status, by=hub.user, reason=_("The member moved away.")
         )
     elif index % 3 == 0:
         consultation_request(
@@ -229,7 +251,7 @@ def _seed_arc(
             requested_by=specialist,
             to_discipline=doctor.discipline,
             to_practitioner=doctor,
-            question="Could the current medicines explain the slower progress?",
+            question=_("Could the current medicines explain the slower progress?"),
         )
     # Back-date the arc's life so the dashboard has overdue, stalled and past outcomes.
     updates = {"activated_on": began}

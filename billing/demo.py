@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import rules, services
 from billing.models import (
@@ -39,12 +40,12 @@ def seed() -> None:
         roles=(Role.ANCHOR_CONTACT,),
     )
     anchor, _created = AnchorOrganization.objects.get_or_create(
-        name="Valley Growers Agricultural Cooperative",
+        name=_("Valley Growers Agricultural Cooperative"),
         defaults={
             "kind": AnchorKind.AGRICULTURAL_COOPERATIVE,
-            "billing_contact_name": "Amal Anchor",
+            "billing_contact_name": contact.get_full_name(),
             "billing_contact_email": "anchor@demo.coop",
-            "address": "12 Orchard Road, Riverside Valley",
+            "address": _("12 Orchard Road, Riverside Valley"),
             "tax_id": "VG-0042",
             "previous_spend_per_person_month": Decimal("68.00"),
         },
@@ -124,6 +125,6 @@ def _seed_member_fees(today: datetime.date) -> None:
             amount=balance,
             paid_on=paid_on,
             method=PaymentMethod.DIRECT_DEBIT,
-            reference=f"Fee {invoice.period:%Y-%m}",
+            reference=_("Fee %(month)s") % {"month": f"{invoice.period:%Y-%m}"},
             today=paid_on,
         )

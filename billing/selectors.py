@@ -186,7 +186,7 @@ def with_amounts(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
 def emails_with_invoice_amounts(emails: QuerySet) -> QuerySet:
     """Invoice emails with their invoice and credit note, and the invoice's ``paid``,
     ``credited`` and ``refunded`` as ``invoice_paid`` etc.: what a message needs, one query."""
-    return emails.select_related("invoice", "credit_note").annotate(
+    return emails.select_related("invoice__member", "credit_note").annotate(
         invoice_paid=_sum_of(Payment, invoice="invoice_id"),
         invoice_credited=_sum_of(CreditNote, invoice="invoice_id"),
         invoice_refunded=_sum_of(Refund, invoice="invoice_id"),

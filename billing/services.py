@@ -1309,12 +1309,14 @@ def credit_note_pdf_lost(*, credit_note_id: int, name: str) -> None:
 def credit_note_render_pdf(*, credit_note_id: int) -> CreditNote:
     from clinic.pdf import render_pdf
 
-    note = CreditNote.objects.select_related("invoice").get(pk=credit_note_id)
+    note = CreditNote.objects.select_related("invoice__member").get(pk=credit_note_id)
     if not note.pdf:
-        data = render_pdf(
-            "billing/pdf/credit_note.html",
-            {"note": note, "invoice": note.invoice},
-        )
+        member = note.invoice.member
+        with translation.override(member.language if member else settings.LANGUAGE_CODE):
+            data = render_pdf(
+                "billing/pdf/credit_note.html",
+                {"note": note, "invoice": note.invoice},
+            )
         note.pdf.save(f"credit-note-{note.number}.pdf", ContentFile(data), save=False)
         if not CreditNote.objects.filter(pk=note.pk, pdf="").update(pdf=note.pdf.name):
             note.pdf.storage.delete(note.pdf.name)
@@ -1376,18 +1378,22 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMultiAlternatives:
         "account_url": absolute(reverse(account)),
         "payment_instructions": settings.CLINIC_PAYMENT_INSTRUCTIONS,
     }
-    subject = {
-        EmailKind.INVOICE: _("Invoice %(number)s from %(clinic)s"),
-        EmailKind.CREDIT_NOTE: _("Credit note for invoice %(number)s from %(clinic)s"),
-        EmailKind.REMINDER: _("Reminder: invoice %(number)s from %(clinic)s is overdue"),
-    }[EmailKind(email.kind)] % {"number": invoice.number, "clinic": settings.CLINIC_NAME}
-    message = clinic_email(
-        subject=subject,
-        text_template="billing/email/invoice.txt",
-        html_template="billing/email/invoice.html",
-        context=context,
-        to=[email.recipient],
-    )
+    # A member's invoice mail is in their language; an anchor's in the clinic's.
+    language = invoice.member.language if invoice.member_id else settings.LANGUAGE_CODE
+    with translation.override(language):
+        subject = {
+            EmailKind.INVOICE: _("Invoice %(number)s from %(clinic)s"),
+            EmailKind.CREDIT_NOTE: _("Credit note for invoice %(number)s from %(clinic)s"),
+            EmailKind.REMINDER: _("Reminder: invoice %(number)s from %(clinic)s is overdue"),
+        }[EmailKind(email.kind)] % {"number": invoice.number, "clinic": settings.CLINIC_NAME}
+        message = clinic_email(
+            subject=subject,
+            text_template="billing/email/invoice.txt",
+            html_template="billing/email/invoice.html",
+            context=context,
+            to=[email.recipient],
+        )
+    message.extra_headers["Content-Language"] = language
     with document.open("rb") as handle:
         message.attach(filename, handle.read(), "application/pdf")
     return message

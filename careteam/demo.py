@@ -1,6 +1,7 @@
 import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from careteam.models import CareTeamAssignment, Discipline, Practitioner, TeamRole
 from careteam.services import care_team_assign
@@ -18,6 +19,17 @@ PRACTITIONERS = [
     ("nutrition@demo.coop", "Nora", "Greens", "nutrition", (Role.CLINICIAN,)),
     ("behavioural@demo.coop", "Ben", "Calm", "behavioural-health", (Role.CLINICIAN,)),
 ]
+
+# The starting disciplines (careteam 0002) as the demo shows them in its language.
+DISCIPLINE_NAMES = {
+    "primary-care-medicine": ("Primary care medicine", gettext_lazy("Primary care medicine")),
+    "physical-therapy": ("Physical therapy", gettext_lazy("Physical therapy")),
+    "acupuncture": ("Acupuncture", gettext_lazy("Acupuncture")),
+    "chiropractic": ("Chiropractic", gettext_lazy("Chiropractic")),
+    "nutrition": ("Nutrition", gettext_lazy("Nutrition")),
+    "behavioural-health": ("Behavioural health", gettext_lazy("Behavioural health")),
+    "nursing": ("Nursing", gettext_lazy("Nursing")),
+}
 
 # Who besides the hub coordinator and the doctor is on each demo member's team, by member
 # email. member@ has the physical therapist (the demo clinician); member2@ does not.
@@ -45,6 +57,9 @@ def team_emails(email: str, index: int) -> list[str]:
 
 
 def seed() -> None:
+    # Renamed only while they still have their starting English names.
+    for slug, (english, name) in DISCIPLINE_NAMES.items():
+        Discipline.objects.filter(slug=slug, name=english).update(name=str(name))
     for number, (email, first, last, slug, roles) in enumerate(PRACTITIONERS, start=1):
         user = demo_user(email=email, first_name=first, last_name=last, roles=roles)
         Practitioner.objects.get_or_create(

@@ -319,9 +319,11 @@ def _notification_email(notification: Notification):
     from django.utils import translation
 
     from clinic.email import clinic_email
+    from clinic.languages import user_language
 
     # The email says that there is something to read and where, never the clinical content.
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the language the clinician chose (the clinic's when they chose none).
+    with translation.override(user_language(notification.recipient)):
         context = {
             "notification": notification,
             "CLINIC_NAME": settings.CLINIC_NAME,

@@ -37,6 +37,10 @@ class User(AbstractUser):
     email = models.EmailField(_("email address"), unique=True)
     # Part of every session's hash: raising it ends all of the person's sessions at once.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # The language chosen in the header's switcher by someone who is not a member (a
+    # member's choice is Member.preferred_language, which their mail and documents follow).
+    # Blank: the clinic's language. Checked against settings.LANGUAGES by clinic.languages.
+    preferred_language = models.CharField(_("preferred language"), max_length=10, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

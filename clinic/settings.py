@@ -15,6 +15,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.conf.locale import LANG_INFO
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,20 +63,29 @@ if len(CLINIC_CURRENCY) != 3 or not CLINIC_CURRENCY.isalpha():
 # The cooperative's rules, which applicants agree to when they join.
 CLINIC_RULES_URL = env.str("CLINIC_RULES_URL", default="/rules/")
 
-LANGUAGE_CODE = env.str("CLINIC_LANGUAGE", default="en")
+# The clinic's default language: pages for visitors who chose none, and mail and documents
+# for people who chose none. Each person can pick another (the header's switcher).
+LANGUAGE_CODE = env.str("CLINIC_LANGUAGE", default="en").lower().replace("_", "-")
+# The languages with a complete catalogue in clinic/locale (README, "Languages"). The
+# switcher shows each name in its own language too (Django's language info).
 LANGUAGES = [
     ("en", _("English")),
     ("es", _("Spanish")),
-    ("fr", _("French")),
-    ("de", _("German")),
-    ("pt", _("Portuguese")),
+    ("pt-br", _("Brazilian Portuguese")),
 ]
+# A clinic may run in a language that has no catalogue yet: its pages then show the English
+# texts with that locale's formats.
 if LANGUAGE_CODE not in dict(LANGUAGES):
-    LANGUAGES.append((LANGUAGE_CODE, LANGUAGE_CODE))
+    _info = LANG_INFO.get(LANGUAGE_CODE) or LANG_INFO.get(LANGUAGE_CODE.split("-")[0])
+    if not _info or "name" not in _info:
+        sys.exit(f"CLINIC_LANGUAGE is not a language code Django knows: {LANGUAGE_CODE!r}.")
+    LANGUAGES.append((LANGUAGE_CODE, _info["name"]))
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/Amsterdam")
 if TIME_ZONE not in zoneinfo.available_timezones():
     sys.exit(f"CLINIC_TIME_ZONE is not a known time zone: {TIME_ZONE!r}.")
 USE_I18N = True
+# Dates in the active language's formats; clinic/formats overrides only a few (see there).
+FORMAT_MODULE_PATH = ["clinic.formats"]
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "clinic" / "locale"]
 
@@ -174,6 +184,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "clinic.middleware.SessionPolicyMiddleware",
+    # After authentication (it needs the user) and after LocaleMiddleware (it sees the
+    # cookie that set_language or the login signal set on the response).
+    "clinic.languages.RememberLanguageMiddleware",
     "clinic.middleware.StaffMFAEnrolmentMiddleware",
     "arcs.middleware.DeniedAccessLogMiddleware",
 ]
@@ -412,6 +425,7 @@ SESSION_COOKIE_HTTPONLY = True
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)

@@ -21,3 +21,11 @@ def start_session_clock(sender, request, user, **kwargs) -> None:
         now = time.time()
         request.session[SessionPolicyMiddleware.STARTED] = now
         request.session[SessionPolicyMiddleware.SEEN] = now
+
+
+@receiver(user_logged_in)
+def apply_remembered_language(sender, request, user, **kwargs) -> None:
+    from clinic.languages import apply_at_login
+
+    if request is not None:
+        apply_at_login(request, user)

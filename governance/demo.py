@@ -10,6 +10,8 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from governance import services
 from governance.models import (
@@ -25,21 +27,30 @@ from governance.models import (
 )
 from members.models import Member
 
-UPCOMING_AGM = "Annual general meeting (upcoming)"
-PAST_AGM = "Annual general meeting (last year)"
-OPEN_MOTION = "Approve the annual accounts and the clinic's plan"
-CLOSED_ELECTION = "Board election"
-PLACE = "Community hall, 1 Commons Lane"
+UPCOMING_AGM = gettext_lazy("Annual general meeting (upcoming)")
+PAST_AGM = gettext_lazy("Annual general meeting (last year)")
+OPEN_MOTION = gettext_lazy("Approve the annual accounts and the clinic's plan")
+CLOSED_ELECTION = gettext_lazy("Board election")
+PLACE = gettext_lazy("Community hall, 1 Commons Lane")
 MEETING_LENGTH = datetime.timedelta(hours=2, minutes=30)
 
 AGENDA = [
-    ("Welcome and apologies", ""),
-    ("Annual report of the board", "The year in care: arcs of care begun and achieved."),
-    ("Annual accounts", "Approval of the accounts and the federation contribution."),
-    ("Motion: approve the accounts and the plan", "Vote online before the meeting, or there."),
-    ("Any other business", ""),
+    (gettext_lazy("Welcome and apologies"), ""),
+    (
+        gettext_lazy("Annual report of the board"),
+        gettext_lazy("The year in care: arcs of care begun and achieved."),
+    ),
+    (
+        gettext_lazy("Annual accounts"),
+        gettext_lazy("Approval of the accounts and the federation contribution."),
+    ),
+    (
+        gettext_lazy("Motion: approve the accounts and the plan"),
+        gettext_lazy("Vote online before the meeting, or there."),
+    ),
+    (gettext_lazy("Any other business"), ""),
 ]
-MINUTES = (
+MINUTES = gettext_lazy(
     "42 members took part in person or online. The board presented the annual report; the "
     "accounts were approved. The board election was held by secret ballot; the results are "
     "published with every receipt counted. The meeting closed at 21:10."
@@ -62,18 +73,18 @@ def _at_seven_pm(day: datetime.date) -> datetime.datetime:
 def _meeting(title: str, starts_at: datetime.datetime, minutes: str = "") -> Meeting:
     meeting, _created = Meeting.objects.get_or_create(
         kind=MeetingKind.ANNUAL,
-        title=title,
+        title=str(title),
         defaults={
             "starts_at": starts_at,
             "ends_at": starts_at + MEETING_LENGTH,
-            "place": PLACE,
-            "minutes": minutes,
+            "place": str(PLACE),
+            "minutes": str(minutes),
         },
     )
     if not AgendaItem.objects.filter(meeting=meeting).exists():
         AgendaItem.objects.bulk_create(
             [
-                AgendaItem(meeting=meeting, position=i, title=t, description=d)
+                AgendaItem(meeting=meeting, position=i, title=str(t), description=str(d))
                 for i, (t, d) in enumerate(AGENDA, start=1)
             ]
         )
@@ -85,13 +96,13 @@ def _eligible(ballot: Ballot) -> set[int]:
 
 
 def _open_motion(meeting: Meeting, members: dict[int, Member]) -> None:
-    if Ballot.objects.filter(title=OPEN_MOTION).exists():
+    if Ballot.objects.filter(title=str(OPEN_MOTION)).exists():
         return
     now = timezone.now()
     ballot = services.ballot_create(
         meeting=meeting,
-        title=OPEN_MOTION,
-        description="The members approve the annual accounts and the plan for next year.",
+        title=str(OPEN_MOTION),
+        description=_("The members approve the annual accounts and the plan for next year."),
         kind=BallotKind.MOTION,
         majority_rule=MajorityRule.SIMPLE,
         record_date=timezone.localdate() - datetime.timedelta(days=2),
@@ -113,7 +124,7 @@ def _open_motion(meeting: Meeting, members: dict[int, Member]) -> None:
 
 
 def _closed_election(meeting: Meeting, members: dict[int, Member]) -> None:
-    if Ballot.objects.filter(title=CLOSED_ELECTION).exists():
+    if Ballot.objects.filter(title=str(CLOSED_ELECTION)).exists():
         return
     candidates = [members[n] for n in (3, 4, 5, 6, 7) if n in members]
     if len(candidates) < 3:
@@ -121,8 +132,8 @@ def _closed_election(meeting: Meeting, members: dict[int, Member]) -> None:
     now = timezone.now()
     ballot = services.ballot_create(
         meeting=meeting,
-        title=CLOSED_ELECTION,
-        description="Three seats on the board, for two years.",
+        title=str(CLOSED_ELECTION),
+        description=_("Three seats on the board, for two years."),
         kind=BallotKind.ELECTION,
         majority_rule=MajorityRule.PLURALITY,
         seats=3,

@@ -9,8 +9,10 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from clinic.demo import demo_person_name, demo_user
+from clinic.demo import demo_language, demo_name, demo_person_name, demo_user
 from clinic.roles import Role
 from members import services
 from members.models import (
@@ -31,18 +33,26 @@ OTHER_MEMBERS = 40
 LAPSED_NUMBER = 42
 # Members 1-25 pay a fee; 26-40 are covered by the demo anchor's contract (billing).
 FEE_PAYING = range(1, 26)
+# The demo's texts are translated when seed_demo builds it in another language.
 PLANS = [
-    ("Sliding scale, tier 1", Decimal("25.00"), FeePeriod.MONTHLY),
-    ("Sliding scale, tier 2", Decimal("45.00"), FeePeriod.MONTHLY),
-    ("Sliding scale, tier 3", Decimal("65.00"), FeePeriod.MONTHLY),
-    ("Yearly standard", Decimal("500.00"), FeePeriod.YEARLY),
-    ("Yearly supporter", Decimal("780.00"), FeePeriod.YEARLY),
+    (gettext_lazy("Sliding scale, tier 1"), Decimal("25.00"), FeePeriod.MONTHLY),
+    (gettext_lazy("Sliding scale, tier 2"), Decimal("45.00"), FeePeriod.MONTHLY),
+    (gettext_lazy("Sliding scale, tier 3"), Decimal("65.00"), FeePeriod.MONTHLY),
+    (gettext_lazy("Yearly standard"), Decimal("500.00"), FeePeriod.YEARLY),
+    (gettext_lazy("Yearly supporter"), Decimal("780.00"), FeePeriod.YEARLY),
 ]
-STREETS = ["Commons Lane", "Mill Street", "River Road", "Orchard Way", "Harbour Row"]
+STREETS = [
+    gettext_lazy("Commons Lane"),
+    gettext_lazy("Mill Street"),
+    gettext_lazy("River Road"),
+    gettext_lazy("Orchard Way"),
+    gettext_lazy("Harbour Row"),
+]
+VALLEY_GROWERS = gettext_lazy("Valley Growers Co-op")
 APPLICANTS = [
     ("applicant1@demo.coop", "Noor", "Applicant", PaymentMethod.FEE_PLAN, ""),
     ("applicant2@demo.coop", "Theo", "Hopeful", PaymentMethod.FEE_PLAN, ""),
-    ("applicant3@demo.coop", "Wren", "Newcomer", PaymentMethod.ANCHOR, "Valley Growers Co-op"),
+    ("applicant3@demo.coop", "Wren", "Newcomer", PaymentMethod.ANCHOR, VALLEY_GROWERS),
 ]  # fmt: skip
 
 
@@ -52,14 +62,17 @@ def _admin():
 
 def seed() -> None:
     plans = [
-        FeePlan.objects.get_or_create(name=name, defaults={"amount": amount, "period": period})[0]
+        FeePlan.objects.get_or_create(
+            name=str(name), defaults={"amount": amount, "period": period}
+        )[0]
         for name, amount, period in PLANS
     ]
     share_class, _created = ShareClass.objects.get_or_create(
-        name="Member share", defaults={"par_value": Decimal("50.00"), "minimum_holding": 1}
+        name=_("Member share"), defaults={"par_value": Decimal("50.00"), "minimum_holding": 1}
     )
     admin = _admin()
     people = [("member@demo.coop", "Maria", "Member"), ("member2@demo.coop", "Malik", "Second")]
+    # (demo_user gives the two named members their names in the demo's language.)
     for index in range(OTHER_MEMBERS):
         first, last = demo_person_name(index)
         people.append((f"member{index + 3}@demo.coop", first, last))
@@ -73,6 +86,7 @@ def seed() -> None:
                 "status": MemberStatus.ACTIVE,
                 "admitted_on": admitted_on,
                 "applied_on": admitted_on - datetime.timedelta(days=5),
+                "preferred_language": demo_language(),
             },
         )
         _fill_details(member)
@@ -89,22 +103,29 @@ def seed() -> None:
             member=lapsed,
             to_status=MemberStatus.LAPSED,
             by=admin,
-            reason="Fee unpaid for three months; no reply to reminders.",
+            reason=_("Fee unpaid for three months; no reply to reminders."),
             on=timezone.localdate() - datetime.timedelta(days=30),
         )
     _seed_orientation_sessions(admin)
     for email, first, last, method, organization in APPLICANTS:
+        first, last = demo_name(email, first, last)
         if not get_user_model().objects.filter(email=email).exists():
             services.member_apply(
                 first_name=first,
                 last_name=last,
                 email=email,
                 date_of_birth=datetime.date(1990, 5, 17),
-                address=f"7 {STREETS[len(first) % len(STREETS)]}, Riverside",
+                address=_demo_address(7, STREETS[len(first) % len(STREETS)]),
                 payment_method=method,
                 requested_fee_plan=plans[0] if method == PaymentMethod.FEE_PLAN else None,
-                anchor_organization_name=organization,
+                anchor_organization_name=str(organization),
+                preferred_language=demo_language(),
             )
+
+
+def _demo_address(number: int, street) -> str:
+    # Translators: a street address in the demo's town; reorder as addresses are written.
+    return _("%(number)s %(street)s, Riverside") % {"number": number, "street": street}
 
 
 def _fill_details(member: Member) -> None:
@@ -112,7 +133,7 @@ def _fill_details(member: Member) -> None:
     number = member.number
     details = {
         "date_of_birth": datetime.date(1950 + number, 1 + number % 12, 1 + number % 28),
-        "address": f"{number} {STREETS[number % len(STREETS)]}, Riverside",
+        "address": _demo_address(number, STREETS[number % len(STREETS)]),
         "phone": f"+31 20 555 {number:04d}",
         # Most members have been to the orientation session; a few have not yet.
         "orientation_attended_on": member.admitted_on + datetime.timedelta(days=14)
@@ -144,7 +165,7 @@ def _seed_history(member: Member) -> None:
             from_status=MemberStatus.APPLICANT,
             to_status=MemberStatus.ACTIVE,
             effective_on=member.admitted_on,
-            reason="Admitted",
+            reason=_("Admitted"),
         )
 
 
@@ -160,7 +181,7 @@ def _seed_shares(member: Member, share_class: ShareClass, admin) -> None:
         quantity=share_class.minimum_holding,
         currency=share_class.currency,
         entry_date=on,
-        note="Minimum holding subscribed on admission",
+        note=_("Minimum holding subscribed on admission"),
         created_by=admin,
     )
     # A few members have paid in more; one has not paid yet.

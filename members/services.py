@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -421,6 +421,16 @@ def member_email_resend(*, email_id: int, by, checked: bool = False) -> MemberEm
 
 
 # --- Member's own details ---------------------------------------------------------------
+
+
+@transaction.atomic
+def member_language_set(*, member: Member, language: str) -> Member:
+    """The member chose ``language`` (a code of settings.LANGUAGES) for their pages, mail
+    and documents, e.g. with the header's language switcher."""
+    member = _lock(member)
+    member.preferred_language = language
+    member.save(update_fields=["preferred_language"])
+    return member
 
 
 @transaction.atomic
@@ -927,7 +937,9 @@ def share_certificate_render(*, certificate_id: int) -> None:
         )
         if certificate.file:
             return
-        data = render_pdf("members/pdf/share_certificate.html", {"certificate": certificate})
+        # In the member's language, like every document the member receives.
+        with translation.override(certificate.member.language):
+            data = render_pdf("members/pdf/share_certificate.html", {"certificate": certificate})
         certificate.file.save(f"{certificate.number}.pdf", ContentFile(data), save=True)
 
 

@@ -48,6 +48,15 @@ def _flush_past_truncate_triggers() -> None:
 
 _flush_past_truncate_triggers()
 
+
+def pytest_sessionstart(session) -> None:
+    """Compile the translation catalogues first (``make test`` does too), so that a plain
+    ``pytest`` sees the current translations: the .mo files are not committed."""
+    from clinic.management.commands.compile_catalogues import compile_catalogues
+
+    compile_catalogues()
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 

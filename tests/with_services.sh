@@ -4,7 +4,7 @@
 #   bash tests/with_services.sh COMMAND...
 #
 # The servers live in a temporary directory and are stopped whatever happens. Missing
-# Debian packages (postgresql, redis-server, chromium, Pango for WeasyPrint) are
+# Debian packages (postgresql, redis-server, chromium, Pango for WeasyPrint, gettext) are
 # installed when running as root; otherwise the script says what to install.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 command -v redis-server >/dev/null || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+# makemessages (tests/clinic/test_translations.py extracts the texts) needs xgettext.
+command -v xgettext >/dev/null || need+=(gettext)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing missing system packages: ${need[*]}"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from bench import seed
 from billing import selectors
 from billing.models import Invoice, InvoiceStatus
+from clinic.money import format_money
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_aging_report_is_grouped_by_payer_with_a_total_row_and_a_full_csv():
     # The total row covers every payer, not just the page shown.
     total = sum((i.total for i in unpaid), Decimal(0))
     assert response.context["report"].totals["EUR"]["total"] == total
-    assert f"{total}" in response.content.decode()
+    assert format_money(total, "EUR") in response.content.decode()
     last = client.get(reverse("billing:aging_report"), {"page": page.paginator.num_pages})
     shown = sum(len(client.get(reverse("billing:aging_report"), {"page": n}).context["rows"])
                 for n in page.paginator.page_range)  # fmt: skip

@@ -68,3 +68,41 @@ def test_seed_demo_refuses_to_run_in_production(settings):
     with pytest.raises(CommandError, match="production"):
         call_command("seed_demo")
     assert not get_user_model().objects.exists()
+
+
+def test_seed_demo_in_spanish_names_people_and_writes_texts_in_spanish():
+    from arcs.models import Arc, OutcomeMeasure
+    from careteam.models import Discipline
+    from governance.models import Meeting
+    from members.models import FeePlan, Member
+
+    call_command("seed_demo", language="es")
+    member = Member.objects.select_related("user").get(user__email="member@demo.coop")
+    assert member.user.get_full_name() == "María Socia"
+    assert member.preferred_language == "es"  # their mail and documents come in Spanish
+    assert get_user_model().objects.get(email="hub@demo.coop").preferred_language == "es"
+    assert "Cuota progresiva, tramo 1" in FeePlan.objects.values_list("name", flat=True)
+    assert Meeting.objects.filter(title="Asamblea general ordinaria (próxima)").exists()
+    assert Arc.objects.filter(title="Ir andando al mercado sin dolor de rodilla").exists()
+    assert Discipline.objects.get(slug="physical-therapy").name == "Fisioterapia"
+    assert OutcomeMeasure.objects.get(slug="pain-score").name == "Escala de dolor"
+    # Nothing in English is left in what the demo wrote.
+    assert not FeePlan.objects.filter(name__startswith="Sliding").exists()
+    assert not Member.objects.filter(user__first_name="Maria").exists()
+
+
+def test_seed_demo_in_one_language_is_idempotent_and_refuses_another():
+    call_command("seed_demo", language="es")
+    first = row_counts()
+    call_command("seed_demo", language="es")
+    assert row_counts() == first
+    with pytest.raises(CommandError, match="built in 'es'"):
+        call_command("seed_demo", language="en")
+    with pytest.raises(CommandError, match="built in 'es'"):
+        call_command("seed_demo")  # the clinic's language, English here
+    assert row_counts() == first
+
+
+def test_seed_demo_offers_only_the_languages_with_a_catalogue():
+    with pytest.raises(CommandError):
+        call_command("seed_demo", language="fr")

@@ -84,4 +84,4 @@ def test_the_whole_demo_leaves_the_demo_logins_able_to_vote(
     page = client.get(reverse("members:my_membership")).content.decode()
     assert demo.OPEN_MOTION.replace("'", "&#x27;") in page and "You are eligible" in page
     page = client.get(reverse("governance:index")).content.decode()
-    assert "Chair" in page and demo.UPCOMING_AGM in page
+    assert "Chair" in page and str(demo.UPCOMING_AGM) in page

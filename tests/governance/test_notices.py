@@ -136,9 +136,9 @@ def test_a_setting_limits_notices_to_members_in_good_standing(
 
 
 def test_email_is_written_in_the_members_language(meeting, django_capture_on_commit_callbacks):
-    MemberFactory(preferred_language="fr")
+    MemberFactory(preferred_language="es")
     send(meeting, django_capture_on_commit_callbacks)
-    assert mail.outbox[0].extra_headers["Content-Language"] == "fr"
+    assert mail.outbox[0].extra_headers["Content-Language"] == "es"
 
 
 def test_notices_are_sent_one_task_per_chunk(meeting, settings, django_capture_on_commit_callbacks):

@@ -189,18 +189,18 @@ def test_every_eligible_voter_is_emailed_once_when_the_ballot_opens_in_their_lan
 ):
     settings.CLINIC_SITE_URL = "https://clinic.example.org"
     english = MemberFactory()
-    french = MemberFactory(preferred_language="fr")
+    spanish = MemberFactory(preferred_language="es")
     MemberFactory(admitted_on=timezone.localdate())  # not eligible on the record date
     with django_capture_on_commit_callbacks(execute=True):
         ballot = services.ballot_open(ballot=motion(description="Approve the 2026 accounts."))
-    assert sorted(m.to[0] for m in mail.outbox) == sorted([english.user.email, french.user.email])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([english.user.email, spanish.user.email])
     by_address = {m.to[0]: m for m in mail.outbox}
     message = by_address[english.user.email]
     assert ballot.title in message.subject
     assert "Approve the 2026 accounts." in message.body
     assert f"https://clinic.example.org/governance/ballots/{ballot.pk}/" in message.body
     assert "Voting closes:" in message.body and "(CET)" in message.body
-    assert by_address[french.user.email].extra_headers["Content-Language"] == "fr"
+    assert by_address[spanish.user.email].extra_headers["Content-Language"] == "es"
     assert set(BallotMail.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
     # Dispatching again sends nothing: each email is recorded and sent once.
     with django_capture_on_commit_callbacks(execute=True):

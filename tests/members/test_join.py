@@ -17,7 +17,7 @@ def form_data(**overrides) -> dict:
         "date_of_birth": "1992-04-05",
         "address": "3 Orchard Way",
         "phone": "",
-        "preferred_language": "fr",
+        "preferred_language": "es",
         "notice_delivery": "email",
         "payment_method": "fee_plan",
         "requested_fee_plan": plan.pk,
@@ -41,7 +41,7 @@ def test_joining_records_an_applicant_and_says_thank_you(client):
     assert response.redirect_chain[-1][0] == reverse("members:join_done")
     member = Member.objects.get(user__email="kaya@example.org")
     assert member.status == MemberStatus.APPLICANT
-    assert (member.preferred_language, member.requested_fee_plan.name) == ("fr", "Sliding tier 1")
+    assert (member.preferred_language, member.requested_fee_plan.name) == ("es", "Sliding tier 1")
     assert member.user.get_full_name() == "Kaya Eze"
     assert not member.user.has_usable_password()
 

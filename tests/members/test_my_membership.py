@@ -1,7 +1,9 @@
 import pytest
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from billing import services as billing_services
+from clinic.money import format_money
 from clinic.roles import Role
 from members import services
 from members.models import FeePlanAssignment, ShareCertificate
@@ -91,7 +93,7 @@ def test_member_downloads_own_share_certificate_as_pdf(
     for expected in ("Harbour Health Cooperative", "Rosa Costa", "17", "Member share", "2"):
         assert expected in text
     assert certificate.number in text
-    assert certificate.issued_on.strftime("%Y-%m-%d") in text
+    assert date_format(certificate.issued_on, "SHORT_DATE_FORMAT") in text
     # Asked again for the same holding, it is the same certificate, ready at once.
     response = client.post(reverse("members:certificate_request", args=[share_class.pk]))
     assert response.url == url
@@ -152,7 +154,7 @@ def test_member_sees_the_balance_they_owe_with_the_invoices_behind_it(client):
     member = invoice.member
     client.force_login(member.user)
     page = client.get(reverse("members:my_membership")).content.decode()
-    assert "You owe <strong" in page and "20.00 EUR" in page
+    assert "You owe <strong" in page and format_money("20.00", "EUR") in page
     assert invoice.number in page
     billing_services.payment_record(
         invoice=invoice,
