@@ -15,6 +15,7 @@ from pathlib import Path
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.db import connection, connections
 
 from clinic.celery import app as celery_app
@@ -200,6 +201,12 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url, smtp_se
 @pytest.fixture
 def celery_worker(celery_worker_process):
     """Send tasks to the real worker for this test instead of running them in-process."""
+    # Celery marks "a join would block" in a process-wide flag around every eager task
+    # (``denied_join_result``) and restores the value it found on the way out. Eager tasks
+    # running at once in two threads (the concurrency tests) can restore each other's
+    # "True", after which every ``result.get()`` in this process fails with "Never call
+    # result.get() within a task". No task runs in this process here: clear it.
+    _set_task_join_will_block(False)
     celery_app.conf.task_always_eager = False
     yield celery_worker_process
     celery_app.conf.task_always_eager = True
