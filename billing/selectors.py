@@ -652,6 +652,8 @@ def run_preview_summary(preview: InvoiceRunPreview) -> RunPreviewSummary:
             held += row["count"]
             continue
         counts[row["payer_kind"]] += row["count"]
+        # Sums of four-decimal columns: rounded back to the currency's own unit.
+        row["total"] = quantize_money(row["total"], row["currency"])
         totals[row["currency"]] += row["total"]
         by_kind[row["currency"]][row["payer_kind"]] = (
             by_kind[row["currency"]].get(row["payer_kind"], ZERO) + row["total"]

@@ -155,7 +155,7 @@ def test_the_run_page_shows_the_worker_drafting_and_issuing_without_reloading(
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Access")
     page.locator("input[name=password]").fill("demo-pass-2026")
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice run for {month:%Y-%m}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoice run for {month:%B %Y}")
     page.evaluate("window.sameDocument = true")
     expect(page.locator("#run-status")).to_have_text("Finished", timeout=60_000)
     expect(page.locator("#run-issued")).to_have_text("4 of 4")
@@ -163,7 +163,7 @@ def test_the_run_page_shows_the_worker_drafting_and_issuing_without_reloading(
     assert page.evaluate("window.sameDocument === true")
     progress_url = page.url
     page.locator("#run-result").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoices for {month:%Y-%m}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Invoices for {month:%B %Y}")
     for number in Invoice.objects.filter(period=month).values_list("number", flat=True):
         expect(page.get_by_role("link", name=number)).to_be_visible()
     assert Invoice.objects.filter(period=month).count() == 4

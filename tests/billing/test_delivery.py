@@ -28,7 +28,7 @@ def test_issuing_renders_the_pdf_and_emails_it_to_the_billing_contact(
         settings.CLINIC_NAME,
         "Hill Farmers",
         invoice.number,
-        "2026-05-01",  # due date
+        "1 May 2026",  # due date
         enrolment.member.full_name,
         "€30.00",
         "Pay to IBAN XX00 TEST",

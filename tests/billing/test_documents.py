@@ -136,7 +136,7 @@ def test_member_statement_has_opening_entries_and_closing_balance(client):
     assert response["Content-Type"] == "application/pdf"
     text = " ".join(pdf_text(response.content).split())
     assert "Account statement" in text
-    assert "2026-04-05 \N{EN DASH} 2026-12-31" in text
+    assert "5 Apr 2026 \N{EN DASH} 31 Dec 2026" in text
     # Invoiced on 2026-04-01, before the range: the opening balance owes it.
     assert "Opening balance" in text and "€20.00" in text
     assert march.number in text
@@ -155,7 +155,7 @@ def test_statement_before_the_payment_closes_with_what_is_owed(client):
     )
     assert march.number in text
     assert "Opening balance" in text and "€0.00" in text
-    assert "Amount owed on 2026-04-09: €20.00" in text
+    assert "Amount owed on 9 Apr 2026: €20.00" in text
     assert "BANK-1" not in text
 
 
@@ -188,7 +188,7 @@ def test_anchor_contact_downloads_their_contracts_statement_and_no_other(client)
     assert response.status_code == 200
     text = pdf_text(response.content)
     assert invoice.number in text and contract.anchor.name in text
-    assert "Amount owed on 2026-12-31: €100.00" in text
+    assert "Amount owed on 31 Dec 2026: €100.00" in text
     assert client.get(reverse("billing:contract_statement", args=[other.pk])).status_code == 404
     # A member asks for a contract's statement, or another member's: refused.
     member = MemberFactory()

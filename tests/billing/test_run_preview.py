@@ -189,7 +189,7 @@ def test_the_page_drafts_in_the_worker_then_confirms_and_shows_the_progress(
     result = reverse("billing:invoice_list") + "?month=2026-03"
     assert f'href="{result}"' in page
     listing = client.get(result).content.decode()
-    assert "Invoices for 2026-03" in listing
+    assert "Invoices for March 2026" in listing
     assert all(invoice.number in listing for invoice in Invoice.objects.all())
     assert Invoice.objects.count() == 2 and all(i.pdf for i in Invoice.objects.all())
 

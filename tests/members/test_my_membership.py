@@ -165,7 +165,7 @@ def test_member_sees_the_balance_they_owe_with_the_invoices_behind_it(client):
     assert "You owe nothing." in client.get(reverse("members:my_membership")).content.decode()
 
 
-@pytest.mark.parametrize(("chosen", "shown"), [("", "English"), ("fr", "French")])
+@pytest.mark.parametrize(("chosen", "shown"), [("", "English"), ("pt-br", "Brazilian Portuguese")])
 def test_preferred_language_is_shown_by_name_never_as_a_code(client, member, chosen, shown):
     member.preferred_language = chosen
     member.save(update_fields=["preferred_language"])
