@@ -140,9 +140,9 @@ def test_member_statement_has_opening_entries_and_closing_balance(client):
     # Invoiced on 2026-04-01, before the range: the opening balance owes it.
     assert "Opening balance" in text and "€20.00" in text
     assert march.number in text
-    for entry in ("2026-04-10", "Payment", "BANK-1", "2026-05-02", "Billed twice", "2026-05-03"):
+    for entry in ("10 Apr 2026", "Payment", "BANK-1", "2 May 2026", "Billed twice", "3 May 2026"):
         assert entry in text, entry
-    assert "Closing balance" in text and "Nothing owed on 2026-12-31" in text
+    assert "Closing balance" in text and "Nothing owed on 31 Dec 2026" in text
 
 
 def test_statement_before_the_payment_closes_with_what_is_owed(client):
