@@ -25,28 +25,38 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|\{\w*\}|%[sd]")
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory) -> dict:
     """The texts in today's code: {(context, msgid): plural msgid or None}."""
+    import os
+    import shutil
+
     from django.test.utils import override_settings
 
     locale_dir = tmp_path_factory.mktemp("locale")
+    # makemessages writes the texts of an app that has its own ``locale`` folder there,
+    # whatever LOCALE_PATHS says: the clinic app's texts land in clinic/locale/en. Both
+    # files are read, and that one is removed again.
+    own_en = LOCALE_DIR / "en"
+    assert not own_en.exists(), "clinic/locale/en is left over: remove it"
     cwd = Path.cwd()
+    catalogs = []
     try:
-        import os
-
         os.chdir(BASE_DIR)
         with override_settings(LOCALE_PATHS=[str(locale_dir)]):
             call_command(
                 "makemessages", locale=["en"], ignore_patterns=IGNORE, verbosity=0, no_obsolete=True
             )
+        for folder in (locale_dir / "en", own_en):
+            with (folder / "LC_MESSAGES" / "django.po").open("rb") as handle:
+                catalogs.append(read_po(handle))
     finally:
         os.chdir(cwd)
-    with (locale_dir / "en" / "LC_MESSAGES" / "django.po").open("rb") as handle:
-        catalog = read_po(handle)
+        shutil.rmtree(own_en, ignore_errors=True)
     texts = {}
-    for message in catalog:
-        if not message.id:
-            continue
-        key = message.id[0] if message.pluralizable else message.id
-        texts[(message.context, key)] = message.id[1] if message.pluralizable else None
+    for catalog in catalogs:
+        for message in catalog:
+            if not message.id:
+                continue
+            key = message.id[0] if message.pluralizable else message.id
+            texts[(message.context, key)] = message.id[1] if message.pluralizable else None
     assert len(texts) > 500, "makemessages found too few texts: is it reading the code?"
     return texts
 
