@@ -38,6 +38,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.celery import DATABASE_ERRORS
+
 
 class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
@@ -160,3 +162,17 @@ def delivery_requeue(queryset: models.QuerySet[D], pk: int) -> bool:
 def sent_before(row: EmailDelivery, moment: datetime.datetime) -> bool:
     """Whether the email left the clinic's mail server before ``moment`` (notice periods)."""
     return row.status == DeliveryStatus.SENT and row.sent_at is not None and row.sent_at <= moment
+
+
+# How every mail task is declared (``@shared_task(**MAIL_TASK_OPTIONS)``): acknowledged
+# after it ran, so a killed worker's message is redelivered, and retried with backoff on a
+# refused send or a lost database; ``deliver_once`` makes the retry safe.
+MAIL_RETRIES = 5
+MAIL_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": (*TRANSIENT_ERRORS, *DATABASE_ERRORS),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": MAIL_RETRIES,
+}

@@ -5,7 +5,7 @@ from allauth.account.utils import user_pk_to_url_str
 from celery import shared_task
 from django.urls import reverse
 
-from clinic.delivery import TRANSIENT_ERRORS
+from clinic.delivery import MAIL_TASK_OPTIONS
 from members import services
 
 
@@ -19,14 +19,7 @@ def set_password_url(user, base_url: str) -> str:
     return base_url.rstrip("/") + path.replace("UID-KEY", key)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def send_member_email(self, email_id: int) -> None:
     """Send one welcome, rejection or "already registered" email at most once."""
     services.member_email_send(
@@ -44,14 +37,7 @@ def render_register_pdf(export_id: int) -> None:
     services.register_export_render(export_id=export_id)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def send_orientation_confirmation(self, registration_id: int) -> None:
     """Send one orientation registration's confirmation (with its .ics) at most once."""
     services.orientation_confirmation_send(
