@@ -341,6 +341,13 @@ def arc_record_review(*, arc: Arc, by, notes: str, outcome: str) -> ArcReview:
     if not notes:
         raise ValidationError({"notes": _("Write what the review found.")})
     today = timezone.localdate()
+    # A confirmation sent twice (double click, browser retry) records one review: under the
+    # arc's lock, the same review by the same person today is the one already kept.
+    already = ArcReview.objects.filter(
+        arc=arc, held_on=today, recorded_by=by, notes=notes, outcome=outcome
+    ).first()
+    if already is not None:
+        return already
     arc.next_review_on = today + datetime.timedelta(days=arc.review_every_days)
     arc.save(update_fields=["next_review_on"])
     review = ArcReview.objects.create(

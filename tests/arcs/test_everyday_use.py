@@ -375,6 +375,20 @@ def test_a_review_is_confirmed_then_kept_with_its_notes_and_outcome(client):
     )
 
 
+def test_a_review_confirmed_twice_is_kept_once(client):
+    care = CareSetting()
+    client.force_login(care.clinician.user)
+    url = reverse("arcs:arc_review", args=[care.arc.pk])
+    data = {"notes": "Stairs without the rail.", "outcome": "continue", "confirm": "1"}
+    client.post(url, data)
+    client.post(url, data)
+    assert ArcReview.objects.count() == 1
+    assert care.arc.versions.filter(summary__startswith="Review held").count() == 1
+    # A different finding the same day is a review of its own.
+    client.post(url, {**data, "notes": "Climbed the stairs twice."})
+    assert ArcReview.objects.count() == 2
+
+
 def test_review_outcomes_lead_to_the_plan_or_to_closing_the_arc(client):
     care = CareSetting()
     client.force_login(care.clinician.user)
