@@ -3,6 +3,7 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from billing import rules
@@ -41,7 +42,10 @@ class MonthField(forms.DateField):
         if value and not self.first <= value <= self.last:
             raise forms.ValidationError(
                 _("Enter a month between %(first)s and %(last)s.")
-                % {"first": f"{self.first:%Y-%m}", "last": f"{self.last:%Y-%m}"},
+                % {
+                    "first": date_format(self.first, "YEAR_MONTH_FORMAT"),
+                    "last": date_format(self.last, "YEAR_MONTH_FORMAT"),
+                },
                 code="out_of_range",
             )
 

@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing import rules
@@ -1100,7 +1101,10 @@ def _statement_sections(
                     kind="invoice",
                     reference=invoice.number,
                     description=_("Invoice for %(period)s, due %(due)s")
-                    % {"period": f"{invoice.period:%Y-%m}", "due": f"{invoice.due_date:%Y-%m-%d}"},
+                    % {
+                        "period": date_format(invoice.period, "YEAR_MONTH_FORMAT"),
+                        "due": date_format(invoice.due_date, "SHORT_DATE_FORMAT"),
+                    },
                     charge=invoice.total,
                 ),
             )

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing import rules, selectors
@@ -152,8 +153,8 @@ def contract_transition(
                 )
                 % {
                     "number": billed_after.number,
-                    "period": f"{billed_after.period:%Y-%m}",
-                    "date": end_date,
+                    "period": date_format(billed_after.period, "YEAR_MONTH_FORMAT"),
+                    "date": date_format(end_date, "SHORT_DATE_FORMAT"),
                 }
             )
         contract.end_date = end_date
@@ -229,7 +230,11 @@ def _refuse_invoiced(
                 "The period %(period)s is already invoiced (invoice %(number)s); a change "
                 "from %(date)s would make it wrong. Choose a date after that period."
             )
-            % {"period": f"{invoice.period:%Y-%m}", "number": invoice.number, "date": start}
+            % {
+                "period": date_format(invoice.period, "YEAR_MONTH_FORMAT"),
+                "number": invoice.number,
+                "date": date_format(start, "SHORT_DATE_FORMAT"),
+            }
         )
     # A month whose run was made without an invoice to this member (no plan then) or
     # contract (no cover then) is passed too: a change in it would never be billed.
@@ -245,7 +250,10 @@ def _refuse_invoiced(
                 "The invoice run for %(period)s has been made; a change from %(date)s "
                 "would never be billed. Choose a date after that period."
             )
-            % {"period": f"{run_period:%Y-%m}", "date": start}
+            % {
+                "period": date_format(run_period, "YEAR_MONTH_FORMAT"),
+                "date": date_format(start, "SHORT_DATE_FORMAT"),
+            }
         )
 
 
