@@ -100,7 +100,25 @@ def is_member_view(user, arc: Arc) -> bool:
 def _plan_prefetches(*, shared_notes_only: bool) -> list[Prefetch]:
     notes = ProgressNote.objects.select_related("author").order_by("-written_at", "-pk")
     if shared_notes_only:
-        notes = notes.filter(visibility=NoteVisibility.SHARED)
+        # What the member sees (their pages, care summary, FHIR export): the shared notes
+        # with their author's name, and the values with their measure; not who recorded
+        # each value or what it corrected.
+        notes = notes.filter(visibility=NoteVisibility.SHARED).only(
+            "arc_id", "text", "visibility", "written_at", "author__first_name", "author__last_name"
+        )
+        measurements = (
+            Measurement.objects.with_superseded()
+            .select_related("measure")
+            .order_by("measured_on", "pk")
+        )
+    else:
+        # Every row, corrected and struck-out ones too (the history shows them); the
+        # charts use only the values that stand (``goal_progress``).
+        measurements = (
+            Measurement.objects.with_superseded()
+            .select_related("measure", "recorded_by", "corrects")
+            .order_by("measured_on", "pk")
+        )
     return [
         Prefetch("goals", queryset=Goal.objects.select_related("measure")),
         Prefetch("phases", queryset=Phase.objects.order_by("planned_start", "pk")),
@@ -108,14 +126,7 @@ def _plan_prefetches(*, shared_notes_only: bool) -> list[Prefetch]:
             "interventions",
             queryset=Intervention.objects.select_related("discipline", "practitioner__user"),
         ),
-        # Every row, corrected and struck-out ones too (the history shows them); the
-        # charts use only the values that stand (``goal_progress``).
-        Prefetch(
-            "measurements",
-            queryset=Measurement.objects.with_superseded()
-            .select_related("measure", "recorded_by", "corrects")
-            .order_by("measured_on", "pk"),
-        ),
+        Prefetch("measurements", queryset=measurements),
         Prefetch("notes", queryset=notes),
     ]
 
@@ -586,7 +597,7 @@ def open_arc_counts_by_member(member_ids) -> dict[int, int]:
     return {row["member_id"]: row["n"] for row in rows}
 
 
-def _intervention_ids_needing_owner(*, member_ids, today: datetime.date) -> list[int]:
+def intervention_ids_needing_owner(*, member_ids, today: datetime.date) -> list[int]:
     from careteam.selectors import current_assignments
 
     on_team = current_assignments().filter(
@@ -608,12 +619,53 @@ def _intervention_ids_needing_owner(*, member_ids, today: datetime.date) -> list
     )
 
 
-def _interventions_with_relations(ids: list[int]) -> QuerySet[Intervention]:
+def interventions_with_relations(ids: list[int]) -> QuerySet[Intervention]:
     return (
         Intervention.objects.filter(pk__in=ids)
         .select_related("arc__member__user", "discipline", "practitioner__user")
         .order_by("starts_on", "pk")
     )
+
+
+@dataclass(frozen=True)
+class ListedIntervention:
+    """An intervention as the dashboard and the caseload list it, by name."""
+
+    pk: int
+    arc_id: int
+    description: str
+    member_name: str
+    practitioner_name: str
+
+
+def interventions_listed(ids: list[int]) -> list[ListedIntervention]:
+    """The interventions ``ids`` with the names the lists show, as plain rows: building
+    six model instances for each of 50 rows cost more than the rest of the dashboard."""
+    rows = (
+        Intervention.objects.filter(pk__in=ids)
+        .order_by("starts_on", "pk")
+        .values_list(
+            "pk",
+            "arc_id",
+            "description",
+            "arc__member__user__first_name",
+            "arc__member__user__last_name",
+            "arc__member__user__email",
+            "practitioner__user__first_name",
+            "practitioner__user__last_name",
+        )
+    )
+    return [
+        ListedIntervention(
+            pk=pk,
+            arc_id=arc_id,
+            description=description,
+            # Member.full_name and User.get_full_name, from the columns.
+            member_name=f"{first} {last}".strip() or email,
+            practitioner_name=f"{p_first or ''} {p_last or ''}".strip(),
+        )
+        for pk, arc_id, description, first, last, email, p_first, p_last in rows
+    ]
 
 
 # --- The member's own pages ----------------------------------------------------------------
@@ -681,16 +733,14 @@ def interventions_needing_owner(
 ) -> QuerySet[Intervention]:
     """Interventions still running or planned on an open arc whose responsible practitioner
     is no longer on the member's current care team: they need a new owner. Two queries."""
-    ids = _intervention_ids_needing_owner(
-        member_ids=member_ids, today=today or timezone.localdate()
-    )
-    return _interventions_with_relations(ids)
+    ids = intervention_ids_needing_owner(member_ids=member_ids, today=today or timezone.localdate())
+    return interventions_with_relations(ids)
 
 
 @dataclass
 class InterventionsNeedingOwner:
     count: int
-    first: list[Intervention]
+    first: list[ListedIntervention]
 
 
 def interventions_needing_owner_first(
@@ -699,9 +749,5 @@ def interventions_needing_owner_first(
     """How many interventions need a new owner (see ``interventions_needing_owner``), and
     the first ``limit`` with their relations: the pages show the true count, and read the
     related rows of only those they list. Two queries."""
-    ids = _intervention_ids_needing_owner(
-        member_ids=member_ids, today=today or timezone.localdate()
-    )
-    return InterventionsNeedingOwner(
-        count=len(ids), first=list(_interventions_with_relations(ids[:limit]))
-    )
+    ids = intervention_ids_needing_owner(member_ids=member_ids, today=today or timezone.localdate())
+    return InterventionsNeedingOwner(count=len(ids), first=list(interventions_listed(ids[:limit])))

@@ -31,7 +31,6 @@ from careteam.forms import (
 )
 from careteam.models import (
     CareTeamAssignment,
-    ConsultationRequest,
     ConsultationStatus,
     Discipline,
     InterestStatus,
@@ -42,12 +41,7 @@ from clinic.access import role_required
 from clinic.roles import Role, has_role
 from members.models import Member
 
-# Open consultations by age, in days: (key, label, from, to) with ``to`` exclusive.
-CONSULTATION_AGES = [
-    ("under_7", gettext_lazy("Under a week"), 0, 7),
-    ("7_to_30", gettext_lazy("1 to 4 weeks"), 7, 30),
-    ("over_30", gettext_lazy("Over 4 weeks"), 30, None),
-]
+CONSULTATION_AGES = selectors.CONSULTATION_AGES
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
@@ -121,82 +115,41 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
     discipline = data.get("discipline")
     practitioner = data.get("practitioner")
     today = timezone.localdate()
-    counts = arc_selectors.dashboard_counts(
+    figures = selectors.team_dashboard_figures(
         discipline_id=discipline.pk if discipline else None,
         practitioner_id=practitioner.pk if practitioner else None,
         today=today,
+        fresh=bool(request.GET.get("refresh")),
     )
-    caseloads = (
-        Practitioner.objects.select_related("user", "discipline")
-        .annotate(
-            # One row per assignment (the other joins are to-one): no DISTINCT to sort for.
-            team_members=Count("assignments", filter=Q(assignments__ended_on__isnull=True))
-        )
-        .order_by("discipline__name", "user__last_name")
-    )
-    if discipline:
-        caseloads = caseloads.filter(discipline=discipline)
-    if practitioner:
-        caseloads = caseloads.filter(pk=practitioner.pk)
-    by_discipline = Discipline.objects.annotate(
-        team_members=Count(
-            "practitioners__assignments__member",
-            filter=Q(practitioners__assignments__ended_on__isnull=True),
-            distinct=True,
-        )
-    ).order_by("name")
-    consultation_ages = selectors.consultations_filtered(
-        ConsultationRequest.objects.filter(status=ConsultationStatus.OPEN),
-        discipline_id=discipline.pk if discipline else None,
-        practitioner_id=practitioner.pk if practitioner else None,
-    ).aggregate(
-        **{
-            key: Count(
-                "pk",
-                filter=Q(created_at__lte=timezone.now() - datetime.timedelta(days=low))
-                & (
-                    Q(created_at__gt=timezone.now() - datetime.timedelta(days=high))
-                    if high
-                    else Q()
-                ),
-            )
-            for key, _label, low, high in CONSULTATION_AGES
-        }
-    )
+    counts = figures["counts"]
     query = request.GET.copy()
+    query.pop("refresh", None)
     return render(
         request,
         "careteam/team_dashboard.html",
         {
             "filters": filters,
             "filter_query": query.urlencode(),
+            "computed_at": figures["computed_at"],
+            "cache_seconds": settings.CLINIC_DASHBOARD_CACHE_SECONDS,
             "counts": counts,
             "statuses": [
                 (value, label, counts[value]) for value, label in arc_selectors.ArcStatus.choices
             ],
-            "without_arc": arc_selectors.active_members_without_active_arc(
-                discipline_id=discipline.pk if discipline else None,
-                practitioner_id=practitioner.pk if practitioner else None,
-            ).count(),
-            "caseloads": caseloads,
-            "by_discipline": by_discipline,
-            "attainment_by_discipline": arc_selectors.attainment_by_discipline(
-                today=today, practitioner_id=practitioner.pk if practitioner else None
-            ),
+            "without_arc": figures["without_arc"],
+            "caseloads": figures["caseloads"],
+            "by_discipline": figures["by_discipline"],
+            "attainment_by_discipline": figures["attainment_by_discipline"],
             "practitioner_query": f"practitioner={practitioner.pk}" if practitioner else "",
             "settings_stalled": settings.CLINIC_STALLED_ARC_DAYS,
             "attainment_since": arc_selectors.attainment_since(today),
-            "interventions_unowned": arc_selectors.interventions_needing_owner_first(
-                member_ids=selectors.member_ids_in_teams(
-                    discipline_id=discipline.pk if discipline else None,
-                    practitioner_id=practitioner.pk if practitioner else None,
-                )
-                if discipline or practitioner
-                else None,
-                today=today,
+            "interventions_unowned": arc_selectors.InterventionsNeedingOwner(
+                count=figures["unowned_count"],
+                first=list(arc_selectors.interventions_listed(figures["unowned_first_ids"])),
             ),
             "consultation_ages": [
-                (key, label, consultation_ages[key]) for key, label, _l, _h in CONSULTATION_AGES
+                (key, label, figures["consultation_ages"][key])
+                for key, label, _low, _high in CONSULTATION_AGES
             ],
             "failed_emails": list(selectors.notification_emails_failed()[:50]),
         },

@@ -83,9 +83,14 @@ def roles_of(user) -> frozenset[Role]:
     cached = getattr(user, "_clinic_roles", None)
     if cached is None:
         names = user.groups.values_list("name", flat=True)
-        cached = frozenset(Role(name) for name in names if name in Role.values)
-        user._clinic_roles = cached
+        cached = remember_roles(user, [name for name in names if name in Role.values])
     return cached
+
+
+def remember_roles(user, names: Iterable[str]) -> frozenset[Role]:
+    """Keep the roles read with the user (``clinic.auth``) for the rest of the request."""
+    user._clinic_roles = frozenset(Role(name) for name in names)
+    return user._clinic_roles
 
 
 def has_role(user, role: Role) -> bool:

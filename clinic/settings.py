@@ -115,6 +115,9 @@ CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="") or env.str("CLINIC_BASE
 CLINIC_DEFAULT_QUORUM = Decimal(env.str("CLINIC_DEFAULT_QUORUM", default="0.10"))
 # An arc with no note, measure or change for this many days is stalled.
 CLINIC_STALLED_ARC_DAYS = env.int("CLINIC_STALLED_ARC_DAYS", default=30)
+# The team dashboard's figures count across the whole clinic: computed at most once in
+# this many seconds per filter and shared by everyone looking (0: every view recomputes).
+CLINIC_DASHBOARD_CACHE_SECONDS = env.int("CLINIC_DASHBOARD_CACHE_SECONDS", default=60)
 # Percentage of collected revenue contributed to the federation fund.
 CLINIC_FEDERATION_PERCENT = Decimal(env.str("CLINIC_FEDERATION_PERCENT", default="2.00"))
 # Days after the invoice date a member's fee invoice falls due.
@@ -236,6 +239,10 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="clinic"),
         }
     }
+    # Sessions read from the cache that every web process shares, written through to the
+    # database (they outlive a Redis restart). Not with a per-process cache: a session
+    # ended in one process would stay valid in another's copy.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -316,9 +323,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Accounts --------------------------------------------------------------------------
 
+# Django's and allauth's backends, reading the person's roles and member record with them.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "clinic.auth.ModelBackend",
+    "clinic.auth.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

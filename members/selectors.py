@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -46,7 +47,14 @@ from members.models import (
 
 
 def member_for_user(user) -> Member:
-    """The member record of the person logged in (404 when they have none)."""
+    """The member record of the person logged in (404 when they have none); read with the
+    user on each request by clinic.auth, else here."""
+    read_with_user = getattr(user.__class__, "member", None)  # through the lazy request.user
+    if read_with_user is not None and read_with_user.related.is_cached(user):
+        member = read_with_user.related.get_cached_value(user)
+        if member is None:
+            raise Http404
+        return member
     return get_object_or_404(Member.objects.select_related("user"), user=user)
 
 

@@ -72,10 +72,13 @@ def media_root(tmp_path_factory) -> Path:
 def _isolated(settings, media_root):
     """Fast hashing, a cache namespace of its own, and Celery tasks run in-process.
 
-    Tests that need the real worker ask for the ``celery_worker`` fixture instead.
+    Tests that need the real worker ask for the ``celery_worker`` fixture instead. The team
+    dashboard counts afresh on every view, so a test sees what it just changed; the
+    sharing of its figures is tested on its own (tests/careteam/test_team_dashboard.py).
     """
     settings.MEDIA_ROOT = media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CLINIC_DASHBOARD_CACHE_SECONDS = 0
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
     }

@@ -297,10 +297,16 @@ def test_intervention_owner_must_be_on_the_team_and_is_flagged_after_leaving(cli
     assert list(selectors.interventions_needing_owner()) == [item]
     client.force_login(care.hub.user)
     dashboard = client.get(reverse("careteam:team_dashboard"))
-    assert dashboard.context["interventions_unowned"].first == [item]
+    assert [i.pk for i in dashboard.context["interventions_unowned"].first] == [item.pk]
     assert "Interventions needing a new owner" in dashboard.content.decode()
     caseload = client.get(reverse("careteam:caseload"))
-    assert caseload.context["interventions_unowned"].first == [item]
+    assert [i.pk for i in caseload.context["interventions_unowned"].first] == [item.pk]
+    listed = dashboard.context["interventions_unowned"].first[0]
+    assert (listed.member_name, listed.practitioner_name) == (
+        care.member.full_name,
+        care.clinician.user.get_full_name(),
+    )
+    assert f"{care.member.full_name}: {item.description}" in dashboard.content.decode()
 
 
 @pytest.mark.django_db

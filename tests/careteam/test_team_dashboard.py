@@ -169,3 +169,32 @@ def test_dashboard_filters_narrow_consultations_members_without_arc_and_attainme
     rows = client.get(url, mine).context["attainment_by_discipline"]
     assert sum(row["achieved"] for row in rows) == 1
     assert sum(row["achieved"] for row in client.get(url).context["attainment_by_discipline"]) == 2
+
+
+def test_coordinators_share_the_figures_for_the_set_time_and_can_count_again(
+    client, settings, django_assert_max_num_queries
+):
+    settings.CLINIC_DASHBOARD_CACHE_SECONDS = 60
+    care = CareSetting()
+    url = reverse("careteam:team_dashboard")
+    client.force_login(care.hub.user)
+    first = client.get(url)
+    assert first.context["counts"]["active"] == 1
+    assert 'id="figures-as-of"' in first.content.decode()
+    assert "counted again after 60 seconds" in first.content.decode()
+    ArcFactory(member=care.other_member)
+    # Within the minute another view reads the stored figures: the counting queries are
+    # not run again, and the new arc is not counted yet.
+    with django_assert_max_num_queries(12):
+        shared = client.get(url)
+    assert shared.context["counts"]["active"] == 1
+    assert shared.context["computed_at"] == first.context["computed_at"]
+    # "Count again now" counts afresh, for everyone after.
+    again = client.get(url, {"refresh": "1"})
+    assert again.context["counts"]["active"] == 2
+    assert "refresh" not in again.context["filter_query"]
+    assert client.get(url).context["counts"]["active"] == 2
+    # Once the time has passed the figures are counted again.
+    ArcFactory(member=care.other_member)
+    settings.CLINIC_DASHBOARD_CACHE_SECONDS = 0
+    assert client.get(url).context["counts"]["active"] == 3
