@@ -197,3 +197,42 @@ def test_build_one_page_links_the_source_and_says_what_a_clinic_needs(client, se
     assert 'href="https://example.org/clinic-source"' in page
     assert "PostgreSQL and Redis" in page
     assert reverse("build_one") in client.get(reverse("landing")).content.decode()
+
+
+def test_each_request_reads_the_person_with_their_roles_and_member_record_at_once(
+    client, django_assert_num_queries
+):
+    from django.http import Http404
+
+    from clinic.auth import ModelBackend
+    from clinic.roles import roles_of
+    from members.selectors import member_for_user
+
+    member = MemberFactory()
+    with django_assert_num_queries(1):
+        person = ModelBackend().get_user(member.user.pk)
+        assert roles_of(person) == {Role.MEMBER}
+        assert member_for_user(person) == member
+    staff = user_with_role(Role.ADMINISTRATOR)
+    with django_assert_num_queries(1):
+        person = ModelBackend().get_user(staff.pk)
+        assert roles_of(person) == {Role.ADMINISTRATOR}
+        with pytest.raises(Http404):
+            member_for_user(person)
+    # A role withdrawn counts from the next request; a deactivated account is not loaded.
+    member.user.groups.clear()
+    client.force_login(member.user)
+    assert client.get(reverse("members:my_membership")).status_code == 403
+    member.user.is_active = False
+    member.user.save()
+    assert ModelBackend().get_user(member.user.pk) is None
+
+
+def test_a_session_ends_everywhere_at_logout_though_it_is_read_from_the_cache(client):
+    user = MemberFactory().user
+    client.force_login(user)
+    other = client.__class__()
+    other.cookies["sessionid"] = client.cookies["sessionid"].value
+    assert other.get(reverse("members:my_membership")).status_code == 200
+    client.post(reverse("account_logout"))
+    assert other.get(reverse("members:my_membership")).status_code == 302
