@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic.appendonly import rewrite_window_close, rewrite_window_open
 from clinic.delivery import SENDABLE, deliver_batch, delivery_requeue
-from clinic.email import clinic_email
+from clinic.email import BulkEmail
 from clinic.pdf import render_pdf
 from governance import conf
 from governance.models import (
@@ -404,28 +404,14 @@ def _notice_parts(*, pdf: bytes, ics: bytes) -> list[MIMEBase]:
     return [calendar_part, pdf_part]
 
 
-def _notice_message(
-    delivery: NoticeDelivery,
-    *,
-    context: dict,
-    pdf: bytes,
-    ics: bytes,
-    parts: list[MIMEBase] | None = None,
-) -> EmailMessage:
-    member = delivery.member
-    context = {**context, "member": member}
-    subject = render_to_string("governance/email/notice_subject.txt", context).strip()
-    message = clinic_email(
-        subject=subject,
+def _notice_email(context: dict) -> BulkEmail:
+    """The notice in the active language, for every member (``clinic.email.BulkEmail``)."""
+    return BulkEmail(
+        subject_template="governance/email/notice_subject.txt",
         text_template="governance/email/notice_body.txt",
         html_template="governance/email/notice_body.html",
         context=context,
-        to=[member.user.email],
-        headers={"Content-Language": translation.get_language()},
     )
-    for part in parts or _notice_parts(pdf=pdf, ics=ics):
-        message.attach(part)
-    return message
 
 
 def notice_send_chunk(
@@ -436,21 +422,28 @@ def notice_send_chunk(
     The chunk goes through ``clinic.delivery.deliver_batch``: rows claimed before they are
     sent and recorded after, a group at a time, so two workers, a retry or a database
     error after sending never mail the same member twice. The meeting's documents are
-    rendered once per language for the chunk.
+    rendered once per language, the email once per language for the chunk.
     """
     meeting = Meeting.objects.get(pk=meeting_id)
     context = _meeting_context(meeting)
-    documents: dict[str, tuple[bytes, bytes, list[MIMEBase]]] = {}
+    emails: dict[str, tuple[BulkEmail, list[MIMEBase]]] = {}
 
     def build(delivery: NoticeDelivery) -> EmailMessage:
-        delivery.meeting = meeting
-        language = delivery.member.language
-        if language not in documents:
+        member = delivery.member
+        language = member.language
+        if language not in emails:
             pdf, ics = notice_documents(meeting, language=language, context=context)
-            documents[language] = (pdf, ics, _notice_parts(pdf=pdf, ics=ics))
-        pdf, ics, parts = documents[language]
-        with translation.override(language):
-            return _notice_message(delivery, context=context, pdf=pdf, ics=ics, parts=parts)
+            with translation.override(language):
+                emails[language] = (_notice_email(context), _notice_parts(pdf=pdf, ics=ics))
+        email, parts = emails[language]
+        message = email.message(
+            name=member.full_name,
+            to=[member.user.email],
+            headers={"Content-Language": language},
+        )
+        for part in parts:
+            message.attach(part)
+        return message
 
     outcome = deliver_batch(
         NoticeDelivery.objects.select_related("member__user").filter(
@@ -1086,23 +1079,18 @@ def ballot_reminders_due(*, now: datetime.datetime | None = None) -> int:
     return sum(ballot_reminders_queue(ballot_id=pk) for pk in list(due))
 
 
-def _ballot_message(mail: BallotMail, *, ballot: Ballot) -> EmailMessage:
-    member = mail.member
-    context = {
-        "ballot": ballot,
-        "member": member,
-        "ballot_url": conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk])),
-        "CLINIC_NAME": settings.CLINIC_NAME,
-    }
-    name = "opened" if mail.kind == BallotMailKind.OPENED else "reminder"
-    subject = render_to_string(f"governance/email/ballot_{name}_subject.txt", context).strip()
-    return clinic_email(
-        subject=subject,
+def _ballot_email(ballot: Ballot, kind: str) -> BulkEmail:
+    """The ballot email of ``kind`` in the active language, for every voter."""
+    name = "opened" if kind == BallotMailKind.OPENED else "reminder"
+    return BulkEmail(
+        subject_template=f"governance/email/ballot_{name}_subject.txt",
         text_template=f"governance/email/ballot_{name}_body.txt",
         html_template=f"governance/email/ballot_{name}_body.html",
-        context=context,
-        to=[member.user.email],
-        headers={"Content-Language": translation.get_language()},
+        context={
+            "ballot": ballot,
+            "ballot_url": conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk])),
+            "CLINIC_NAME": settings.CLINIC_NAME,
+        },
     )
 
 
@@ -1112,10 +1100,19 @@ def ballot_mail_send_chunk(
     """Send each ballot email of the chunk once, in the member's language; returns failures
     (``clinic.delivery.deliver_batch``, as for notices)."""
     ballot = Ballot.objects.select_related("meeting").get(pk=ballot_id)
+    emails: dict[tuple[str, str], BulkEmail] = {}
 
     def build(mail: BallotMail) -> EmailMessage:
-        with translation.override(mail.member.language):
-            return _ballot_message(mail, ballot=ballot)
+        member = mail.member
+        key = (mail.kind, member.language)
+        if key not in emails:
+            with translation.override(member.language):
+                emails[key] = _ballot_email(ballot, mail.kind)
+        return emails[key].message(
+            name=member.full_name,
+            to=[member.user.email],
+            headers={"Content-Language": member.language},
+        )
 
     outcome = deliver_batch(
         BallotMail.objects.select_related("member__user").filter(ballot_id=ballot_id),
@@ -1123,7 +1120,6 @@ def ballot_mail_send_chunk(
         build=build,
         final_attempt=final_attempt,
     )
-    # Refused, or never handed over: the task retries them.
     return len(outcome.failed)
 
 

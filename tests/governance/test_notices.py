@@ -434,3 +434,47 @@ def test_a_meeting_changed_between_chunks_is_rendered_anew(meeting):
     assert "Amend the rules on shares" not in _agenda_in_calendar(first)
     assert "Amend the rules on shares" in _agenda_in_calendar(second)
     assert "Amend the rules on shares" in pdf_text(attachments(second)["notice.pdf"])
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt-br"])
+def test_each_notice_and_ballot_email_is_the_one_rendered_for_that_member_alone(
+    meeting, language, settings, django_capture_on_commit_callbacks
+):
+    """The chunks render each email once per language and put each member's name in it:
+    every copy is what the templates give for that member, a name with markup included."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from clinic.email import letterhead_context
+    from governance import conf
+
+    member = MemberFactory(
+        preferred_language=language,
+        user__first_name='Ana "Nené" <b>',
+        user__last_name="O'Brien & Co",
+    )
+    ballot = motion(meeting=meeting, title="Approve the accounts")
+    send(meeting, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ballot_open(ballot=ballot)
+    notice, opened = mail.outbox
+    ballot_context = {
+        "ballot": ballot,
+        "ballot_url": conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk])),
+        "CLINIC_NAME": settings.CLINIC_NAME,
+    }
+    for message, name, context in [
+        (notice, "notice", services._meeting_context(meeting)),
+        (opened, "ballot_opened", ballot_context),
+    ]:
+        with translation.override(language):
+            context = {**letterhead_context(), **context, "member": member}
+            subject = render_to_string(f"governance/email/{name}_subject.txt", context).strip()
+            text = render_to_string(f"governance/email/{name}_body.txt", context)
+            html = render_to_string(f"governance/email/{name}_body.html", context)
+        assert message.subject == subject
+        assert message.body == text
+        assert message.alternatives[0].content == html
+        assert message.extra_headers["Content-Language"] == language
+        assert "Ana &quot;Nené&quot; &lt;b&gt; O&#x27;Brien &amp; Co" in html
+        assert """Ana "Nené" <b> O'Brien & Co""" in text
