@@ -395,7 +395,7 @@ def notice_documents(meeting: Meeting, *, language: str, context: dict) -> tuple
 
 def _notice_parts(*, pdf: bytes, ics: bytes) -> list[MIMEBase]:
     """The notice's attachments as MIME parts (the PDF base64-encoded), built once per
-    chunk and language and shared by its messages, which only read them."""
+    chunk and language and shared by its messages (``clinic.email.BulkEmail``)."""
     calendar_part = MIMEText(ics.decode(), "calendar", "utf-8")
     calendar_part.set_param("method", CALENDAR_METHOD)
     calendar_part.add_header("Content-Disposition", "attachment", filename="meeting.ics")
@@ -404,13 +404,14 @@ def _notice_parts(*, pdf: bytes, ics: bytes) -> list[MIMEBase]:
     return [calendar_part, pdf_part]
 
 
-def _notice_email(context: dict) -> BulkEmail:
+def _notice_email(context: dict, *, pdf: bytes, ics: bytes) -> BulkEmail:
     """The notice in the active language, for every member (``clinic.email.BulkEmail``)."""
     return BulkEmail(
         subject_template="governance/email/notice_subject.txt",
         text_template="governance/email/notice_body.txt",
         html_template="governance/email/notice_body.html",
         context=context,
+        attachments=_notice_parts(pdf=pdf, ics=ics),
     )
 
 
@@ -426,7 +427,7 @@ def notice_send_chunk(
     """
     meeting = Meeting.objects.get(pk=meeting_id)
     context = _meeting_context(meeting)
-    emails: dict[str, tuple[BulkEmail, list[MIMEBase]]] = {}
+    emails: dict[str, BulkEmail] = {}
 
     def build(delivery: NoticeDelivery) -> EmailMessage:
         member = delivery.member
@@ -434,16 +435,12 @@ def notice_send_chunk(
         if language not in emails:
             pdf, ics = notice_documents(meeting, language=language, context=context)
             with translation.override(language):
-                emails[language] = (_notice_email(context), _notice_parts(pdf=pdf, ics=ics))
-        email, parts = emails[language]
-        message = email.message(
+                emails[language] = _notice_email(context, pdf=pdf, ics=ics)
+        return emails[language].message(
             name=member.full_name,
             to=[member.user.email],
             headers={"Content-Language": language},
         )
-        for part in parts:
-            message.attach(part)
-        return message
 
     outcome = deliver_batch(
         NoticeDelivery.objects.select_related("member__user").filter(
