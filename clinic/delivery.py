@@ -2,7 +2,8 @@
 
 Every mail the clinic sends (invoices, credit notes, reminders, notices, ballot mail,
 consultation notifications) has a delivery row whose model inherits ``EmailDelivery``,
-and is sent only through ``deliver_once``. The order of the steps is the guarantee:
+and is sent only through ``deliver_once`` (one row) or ``deliver_batch`` (many, below).
+The order of the steps is the guarantee:
 
 1. the message is built first (a rendering error leaves the row queued);
 2. the row is claimed by a conditional update, committed on its own, from a sendable
@@ -31,8 +32,8 @@ protocol for many rows at a time, with no query of its own per email:
 3. the claimed messages are handed over one by one on one connection. A refusal
    (``REFUSALS``) marks only that row ``failed`` and the group goes on; a connection
    lost or timed out after the hand-over marks that row ``unknown`` and the next message
-   goes on a new connection; rows claimed behind a connection that cannot be (re)opened
-   were never handed over and are ``failed``;
+   goes on a new connection; once a connection cannot be (re)opened, the rest of the
+   batch is claimed and recorded ``failed`` without trying (never handed over);
 4. the group's outcomes are recorded in bulk (the sent rows in one update, failures one
    update per distinct error), in a ``finally``: whatever a later step raises, the
    outcomes already known are recorded. A message whose send raised anything else may
