@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from clinic.delivery import NOT_HANDED_OVER, DeliveryStatus, deliver_batch, delivery_requeue
 from governance import services, tasks
 from governance.models import DeliveryChannel, NoticeDelivery
-from tests.conftest import SMTPServer
+from tests.conftest import SMTPServer, _free_port
 from tests.governance.factories import MeetingFactory
 from tests.members.factories import MemberFactory
 
@@ -296,3 +296,22 @@ def test_the_protocol_costs_a_read_and_two_queries_per_group_not_per_email(size,
         outcome = deliver_batch(notices(), [row.pk for row in rows], build=plain, group=group)
     assert len(outcome.sent) == size
     assert len([q for q in captured if "SAVEPOINT" not in q["sql"]]) == queries
+
+
+def test_when_the_server_cannot_be_reached_every_group_is_recorded_failed_for_the_retry(
+    settings, mailbox
+):
+    _meeting_id, rows = queued_notices(5)
+    ids = [row.pk for row in rows]
+    use_mail_server(settings, "127.0.0.1", _free_port())  # nothing listens: refused
+    outcome = deliver_batch(notices(), ids, build=plain, group=2)
+    assert outcome.failed == ids and outcome.sent == outcome.unknown == []
+    for delivery in NoticeDelivery.objects.filter(pk__in=ids):
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+        assert "refused" in delivery.last_error.lower()
+    # The retry, once the server answers, sends each once.
+    use_mail_server(settings, mailbox.controller.hostname, mailbox.controller.port)
+    assert deliver_batch(notices(), ids, build=plain, group=2).sent == ids
+    assert sorted(m["X-Envelope-To"] for m in mailbox.wait_for(5)) == sorted(
+        row.member.user.email for row in rows
+    )
