@@ -180,10 +180,10 @@ def targets(results: dict) -> list[dict]:
         # 30 s for 10,000 members: 3 ms an email, whatever the bench size.
         per_email = round(notice["seconds"] * 1000 / notice["emails"], 2)
         add("meeting notice, ms per email (30 s at 10,000)", per_email, "< 3", per_email < 3)
-        q = notice["queries_per_email_beyond_claim"]
+        q = notice["queries_per_email"]
         add(
-            "meeting notice, queries per email beyond the claim and record "
-            f"({notice['claim_and_record_per_email']} for those)",
+            "meeting notice, queries per email "
+            f"({notice['claim_and_record_per_email']} of them the claims and records)",
             q,
             "<= 0.2",
             q <= 0.2,

@@ -140,8 +140,9 @@ class PostalNoticeBatch(models.Model):
 class NoticeDelivery(EmailDelivery):
     """One member's notice of one meeting: the constraint means nobody is noticed twice.
 
-    Email notices go through ``clinic.delivery.deliver_once``; ``sent_at`` is when the mail
-    left (or the letter was printed), which is what the notice period counts from.
+    Email notices go through ``clinic.delivery.deliver_batch`` (at most once, a chunk's
+    rows claimed and recorded a group at a time); ``sent_at`` is when the mail left (or the
+    letter was printed), which is what the notice period counts from.
     """
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="deliveries")

@@ -1,6 +1,5 @@
 """Every write of governance: meetings, notices, ballots, votes, proxies and the board."""
 
-import contextlib
 import datetime
 import hashlib
 import secrets
@@ -16,7 +15,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import Max, QuerySet
@@ -27,8 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic.appendonly import rewrite_window_close, rewrite_window_open
-from clinic.delivery import SENDABLE, TRANSIENT_ERRORS, deliver_once, delivery_requeue
-from clinic.email import clinic_email
+from clinic.delivery import SENDABLE, deliver_batch, delivery_requeue
+from clinic.email import BulkEmail
 from clinic.pdf import render_pdf
 from governance import conf
 from governance.models import (
@@ -394,28 +393,9 @@ def notice_documents(meeting: Meeting, *, language: str, context: dict) -> tuple
     return documents
 
 
-class _ChunkRows:
-    """The deliveries of a chunk read in one query, for ``deliver_once`` to look up by pk.
-
-    Safe with rows read before their turn: every write ``deliver_once`` makes is a
-    conditional update on the row's current status in the database, so a row another
-    worker claimed or sent meanwhile is neither claimed nor sent again here.
-    """
-
-    def __init__(self, queryset: QuerySet, ids: Iterable[int]) -> None:
-        self.model = queryset.model
-        self._rows = {row.pk: row for row in queryset.filter(pk__in=list(ids))}
-
-    def get(self, *, pk: int):
-        try:
-            return self._rows[pk]
-        except KeyError:
-            raise self.model.DoesNotExist(pk) from None
-
-
 def _notice_parts(*, pdf: bytes, ics: bytes) -> list[MIMEBase]:
     """The notice's attachments as MIME parts (the PDF base64-encoded), built once per
-    chunk and language and shared by its messages, which only read them."""
+    chunk and language and shared by its messages (``clinic.email.BulkEmail``)."""
     calendar_part = MIMEText(ics.decode(), "calendar", "utf-8")
     calendar_part.set_param("method", CALENDAR_METHOD)
     calendar_part.add_header("Content-Disposition", "attachment", filename="meeting.ics")
@@ -424,45 +404,15 @@ def _notice_parts(*, pdf: bytes, ics: bytes) -> list[MIMEBase]:
     return [calendar_part, pdf_part]
 
 
-def _notice_message(
-    delivery: NoticeDelivery,
-    *,
-    context: dict,
-    pdf: bytes,
-    ics: bytes,
-    connection,
-    parts: list[MIMEBase] | None = None,
-) -> EmailMessage:
-    member = delivery.member
-    context = {**context, "member": member}
-    subject = render_to_string("governance/email/notice_subject.txt", context).strip()
-    message = clinic_email(
-        subject=subject,
+def _notice_email(context: dict, *, pdf: bytes, ics: bytes) -> BulkEmail:
+    """The notice in the active language, for every member (``clinic.email.BulkEmail``)."""
+    return BulkEmail(
+        subject_template="governance/email/notice_subject.txt",
         text_template="governance/email/notice_body.txt",
         html_template="governance/email/notice_body.html",
         context=context,
-        to=[member.user.email],
-        connection=connection,
-        headers={"Content-Language": translation.get_language()},
+        attachments=_notice_parts(pdf=pdf, ics=ics),
     )
-    for part in parts or _notice_parts(pdf=pdf, ics=ics):
-        message.attach(part)
-    return message
-
-
-def _deliver_each(
-    queryset: QuerySet, delivery_ids: Iterable[int], *, build, final_attempt: bool
-) -> int:
-    """Send each delivery of a chunk once (clinic.delivery); returns how many failed."""
-    failed = 0
-    for delivery_id in delivery_ids:
-        try:
-            deliver_once(queryset, delivery_id, build=build, final_attempt=final_attempt)
-        except queryset.model.DoesNotExist:
-            continue
-        except TRANSIENT_ERRORS:
-            failed += 1
-    return failed
 
 
 def notice_send_chunk(
@@ -470,43 +420,38 @@ def notice_send_chunk(
 ) -> int:
     """Mail each not-yet-sent notice of the chunk; returns how many failed.
 
-    Each delivery is claimed before it is sent and recorded after (clinic.delivery), so two
-    workers, a retry or a database error after sending never mail the same member twice.
-    The meeting's documents are rendered once per language for the chunk.
+    The chunk goes through ``clinic.delivery.deliver_batch``: rows claimed before they are
+    sent and recorded after, a group at a time, so two workers, a retry or a database
+    error after sending never mail the same member twice. The meeting's documents are
+    rendered once per language, the email once per language for the chunk.
     """
-    delivery_ids = list(delivery_ids)
     meeting = Meeting.objects.get(pk=meeting_id)
     context = _meeting_context(meeting)
-    documents: dict[str, tuple[bytes, bytes, list[MIMEBase]]] = {}
-    connection = get_connection()
-    # If the server is down, each message below tries again and records its own failure.
-    with contextlib.suppress(*TRANSIENT_ERRORS):
-        connection.open()
+    emails: dict[str, BulkEmail] = {}
 
     def build(delivery: NoticeDelivery) -> EmailMessage:
-        delivery.meeting = meeting
-        language = delivery.member.language
-        if language not in documents:
+        member = delivery.member
+        language = member.language
+        if language not in emails:
             pdf, ics = notice_documents(meeting, language=language, context=context)
-            documents[language] = (pdf, ics, _notice_parts(pdf=pdf, ics=ics))
-        pdf, ics, parts = documents[language]
-        with translation.override(language):
-            return _notice_message(
-                delivery, context=context, pdf=pdf, ics=ics, connection=connection, parts=parts
-            )
-
-    try:
-        # One read for the chunk's rows (with member and user); per email only
-        # deliver_once's claim and record remain.
-        rows = _ChunkRows(
-            NoticeDelivery.objects.select_related("member__user").filter(
-                meeting_id=meeting_id, channel=DeliveryChannel.EMAIL
-            ),
-            delivery_ids,
+            with translation.override(language):
+                emails[language] = _notice_email(context, pdf=pdf, ics=ics)
+        return emails[language].message(
+            name=member.full_name,
+            to=[member.user.email],
+            headers={"Content-Language": language},
         )
-        return _deliver_each(rows, delivery_ids, build=build, final_attempt=final_attempt)
-    finally:
-        connection.close()
+
+    outcome = deliver_batch(
+        NoticeDelivery.objects.select_related("member__user").filter(
+            meeting_id=meeting_id, channel=DeliveryChannel.EMAIL
+        ),
+        delivery_ids,
+        build=build,
+        final_attempt=final_attempt,
+    )
+    # Refused, or never handed over: the task retries them.
+    return len(outcome.failed)
 
 
 @transaction.atomic
@@ -1131,49 +1076,48 @@ def ballot_reminders_due(*, now: datetime.datetime | None = None) -> int:
     return sum(ballot_reminders_queue(ballot_id=pk) for pk in list(due))
 
 
-def _ballot_message(mail: BallotMail, *, ballot: Ballot, connection) -> EmailMessage:
-    member = mail.member
-    context = {
-        "ballot": ballot,
-        "member": member,
-        "ballot_url": conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk])),
-        "CLINIC_NAME": settings.CLINIC_NAME,
-    }
-    name = "opened" if mail.kind == BallotMailKind.OPENED else "reminder"
-    subject = render_to_string(f"governance/email/ballot_{name}_subject.txt", context).strip()
-    return clinic_email(
-        subject=subject,
+def _ballot_email(ballot: Ballot, kind: str) -> BulkEmail:
+    """The ballot email of ``kind`` in the active language, for every voter."""
+    name = "opened" if kind == BallotMailKind.OPENED else "reminder"
+    return BulkEmail(
+        subject_template=f"governance/email/ballot_{name}_subject.txt",
         text_template=f"governance/email/ballot_{name}_body.txt",
         html_template=f"governance/email/ballot_{name}_body.html",
-        context=context,
-        to=[member.user.email],
-        connection=connection,
-        headers={"Content-Language": translation.get_language()},
+        context={
+            "ballot": ballot,
+            "ballot_url": conf.absolute(reverse("governance:ballot_detail", args=[ballot.pk])),
+            "CLINIC_NAME": settings.CLINIC_NAME,
+        },
     )
 
 
 def ballot_mail_send_chunk(
     *, ballot_id: int, mail_ids: Iterable[int], final_attempt: bool = False
 ) -> int:
-    """Send each ballot email of the chunk once, in the member's language; returns failures."""
+    """Send each ballot email of the chunk once, in the member's language; returns failures
+    (``clinic.delivery.deliver_batch``, as for notices)."""
     ballot = Ballot.objects.select_related("meeting").get(pk=ballot_id)
-    connection = get_connection()
-    with contextlib.suppress(*TRANSIENT_ERRORS):
-        connection.open()
+    emails: dict[tuple[str, str], BulkEmail] = {}
 
     def build(mail: BallotMail) -> EmailMessage:
-        with translation.override(mail.member.language):
-            return _ballot_message(mail, ballot=ballot, connection=connection)
-
-    try:
-        return _deliver_each(
-            BallotMail.objects.select_related("member__user").filter(ballot_id=ballot_id),
-            mail_ids,
-            build=build,
-            final_attempt=final_attempt,
+        member = mail.member
+        key = (mail.kind, member.language)
+        if key not in emails:
+            with translation.override(member.language):
+                emails[key] = _ballot_email(ballot, mail.kind)
+        return emails[key].message(
+            name=member.full_name,
+            to=[member.user.email],
+            headers={"Content-Language": member.language},
         )
-    finally:
-        connection.close()
+
+    outcome = deliver_batch(
+        BallotMail.objects.select_related("member__user").filter(ballot_id=ballot_id),
+        mail_ids,
+        build=build,
+        final_attempt=final_attempt,
+    )
+    return len(outcome.failed)
 
 
 # --- Board ------------------------------------------------------------------------------

@@ -208,6 +208,28 @@ def test_every_eligible_voter_is_emailed_once_when_the_ballot_opens_in_their_lan
     assert len(mail.outbox) == 2
 
 
+def test_a_ballot_mail_chunk_costs_the_same_queries_with_two_emails_as_with_four():
+    """Ballot mail goes through clinic.delivery.deliver_batch too: no email costs a query
+    of its own, and a chunk run again mails nobody twice."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    MemberFactory.create_batch(6)
+    ballot = services.ballot_open(ballot=motion())  # on-commit work not run: all queued
+    ids = list(BallotMail.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == 6
+
+    def queries(chunk: list[int]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.ballot_mail_send_chunk(ballot_id=ballot.pk, mail_ids=chunk)
+        return len([q for q in captured if "SAVEPOINT" not in q["sql"]])
+
+    assert queries(ids[:2]) == queries(ids[2:6])
+    services.ballot_mail_send_chunk(ballot_id=ballot.pk, mail_ids=ids)
+    assert len(mail.outbox) == 6
+    assert len({m.to[0] for m in mail.outbox}) == 6
+
+
 def test_non_voters_get_one_reminder_days_before_closing(
     settings, django_capture_on_commit_callbacks
 ):
