@@ -44,6 +44,7 @@ from billing.models import (
     RunStatus,
     StatementStatus,
 )
+from clinic.bulk import insert_rows
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
 from clinic.email import clinic_email
 from clinic.links import absolute
@@ -479,12 +480,24 @@ def roster_import(*, contract: DirectCareContract, text: str, actor=None) -> int
 # --- Document numbers -------------------------------------------------------------------------
 
 
-def _take_numbers(*, series: str, year: int, count: int) -> list[str]:
-    """The next ``count`` numbers of a series, in the caller's transaction. The counter row
-    stays locked until it commits; a rollback gives the numbers back, so there is no gap."""
+def _lock_counter(*, series: str, year: int) -> DocumentNumberCounter:
+    """The counter of a series and year, locked until the caller's transaction ends."""
     counter, _created = DocumentNumberCounter.objects.select_for_update().get_or_create(
         series=series, year=year
     )
+    return counter
+
+
+def _take_numbers(
+    *, series: str, year: int, count: int, counter: DocumentNumberCounter | None = None
+) -> list[str]:
+    """The next ``count`` numbers of a series, in the caller's transaction. The counter row
+    stays locked until it commits; a rollback gives the numbers back, so there is no gap.
+    ``counter``: the row, if the caller already holds its lock (``_lock_counter``)."""
+    if counter is None:
+        counter = _lock_counter(series=series, year=year)
+    if not count:
+        return []
     first = counter.last_number + 1
     counter.last_number += count
     counter.save(update_fields=["last_number"])
@@ -545,12 +558,11 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
         years = sorted({d.issue_date.year for d in drafts})
         # Taking the counter lock first serialises concurrent runs; re-reading what exists
         # after it means a concurrent or earlier run's invoices are never issued twice.
-        numbers = {}
+        to_issue: list[selectors.InvoiceDraft] = []
+        numbers: list[str] = []
         for year in years:
             in_year = [d for d in drafts if d.issue_date.year == year]
-            DocumentNumberCounter.objects.select_for_update().get_or_create(
-                series=DocumentSeries.INVOICE, year=year
-            )
+            counter = _lock_counter(series=DocumentSeries.INVOICE, year=year)
             done = _already_issued(in_year)
             in_year = [d for d in in_year if (d.period, d.contract_id, d.member_id) not in done]
             # Numbers follow issue dates: number in date order, and date no invoice before
@@ -559,63 +571,88 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
             in_year.sort(key=lambda d: d.issue_date)
             for draft in in_year:
                 _not_before_last_issued(draft, last)
-            for draft, number in zip(
-                in_year,
-                _take_numbers(series=DocumentSeries.INVOICE, year=year, count=len(in_year)),
-                strict=True,
-            ):
-                numbers[id(draft)] = number
-        to_issue = [d for d in drafts if id(d) in numbers]
-        invoices = Invoice.objects.bulk_create(
+            to_issue += in_year
+            numbers += _take_numbers(
+                series=DocumentSeries.INVOICE, year=year, count=len(in_year), counter=counter
+            )
+        # Plain rows, not models: see clinic.bulk.
+        ids = insert_rows(
+            Invoice,
+            INVOICE_COLUMNS,
             [
-                Invoice(
-                    number=numbers[id(d)],
-                    contract_id=d.contract_id,
-                    member_id=d.member_id,
-                    period=d.period,
-                    issue_date=d.issue_date,
-                    due_date=d.due_date,
-                    currency=d.currency,
-                    total=d.total,
-                    bill_to_name=d.bill_to_name,
-                    bill_to_email=d.bill_to_email,
-                    bill_to_address=d.bill_to_address,
-                    bill_to_tax_id=d.bill_to_tax_id,
+                (
+                    number,
+                    d.contract_id,
+                    d.member_id,
+                    d.period,
+                    d.issue_date,
+                    d.due_date,
+                    d.currency,
+                    d.total,
+                    d.bill_to_name,
+                    d.bill_to_email,
+                    d.bill_to_address,
+                    d.bill_to_tax_id,
                 )
-                for d in to_issue
-            ]
+                for d, number in zip(to_issue, numbers, strict=True)
+            ],
         )
-        InvoiceLine.objects.bulk_create(
+        insert_rows(
+            InvoiceLine,
+            LINE_COLUMNS,
             [
-                InvoiceLine(
-                    invoice=invoice,
-                    description=line.description,
-                    member_id=line.member_id,
-                    start=line.start,
-                    end=line.end,
-                    days=line.days,
-                    days_in_period=line.days_in_period,
-                    unit_amount=line.unit_amount,
-                    amount=line.amount,
+                (
+                    pk,
+                    line.description,
+                    line.member_id,
+                    line.start,
+                    line.end,
+                    line.days,
+                    line.days_in_period,
+                    line.unit_amount,
+                    line.amount,
                 )
-                for invoice, draft in zip(invoices, to_issue, strict=True)
+                for pk, draft in zip(ids, to_issue, strict=True)
                 for line in draft.lines
-            ]
+            ],
         )
-        BillingEvent.objects.bulk_create(
+        insert_rows(
+            BillingEvent,
+            ("action", "invoice_id", "contract_id", "detail"),
             [
-                BillingEvent(
-                    action="invoice_issued",
-                    invoice=invoice,
-                    contract_id=invoice.contract_id,
-                    detail=invoice.number,
-                )
-                for invoice in invoices
-            ]
+                ("invoice_issued", pk, draft.contract_id, number)
+                for pk, draft, number in zip(ids, to_issue, numbers, strict=True)
+            ],
         )
-        ids = [invoice.pk for invoice in invoices]
         transaction.on_commit(lambda: _queue_deliveries(ids))
     return ids
+
+
+INVOICE_COLUMNS = (
+    "number",
+    "contract_id",
+    "member_id",
+    "period",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total",
+    "bill_to_name",
+    "bill_to_email",
+    "bill_to_address",
+    "bill_to_tax_id",
+)
+LINE_COLUMNS = (
+    "invoice_id",
+    "description",
+    "member_id",
+    "start",
+    "end",
+    "days",
+    "days_in_period",
+    "unit_amount",
+    "amount",
+)
 
 
 def _queue_deliveries(invoice_ids: list[int]) -> None:
