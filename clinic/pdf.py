@@ -56,8 +56,9 @@ def _font_config():
     A new one per document (WeasyPrint's default) loads the system's fonts again each time:
     an invoice rendered in 61-83 ms with a new one took 48-52 ms with a kept one. Pango's
     font maps are not shared between threads, so each thread (a request thread, a worker
-    thread) keeps its own. Documents may only add fonts from the clinic's static files
-    (``@font-face`` through the fetcher), so what it gathers is bounded by those files.
+    thread) keeps its own. A font a document adds with ``@font-face`` (only from the
+    clinic's static files, through the fetcher) is added once per rule and stays for the
+    thread's later documents; no template declares one.
     """
     config = getattr(_fonts, "config", None)
     if config is None:
