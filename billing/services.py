@@ -553,6 +553,34 @@ def _already_issued(drafts: list[selectors.InvoiceDraft]) -> set[tuple]:
     return set(Invoice.objects.filter(wanted).values_list("period", "contract_id", "member_id"))
 
 
+# The columns the run writes, in the order of its rows (``clinic.bulk.insert_rows``).
+INVOICE_COLUMNS = (
+    "number",
+    "contract_id",
+    "member_id",
+    "period",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total",
+    "bill_to_name",
+    "bill_to_email",
+    "bill_to_address",
+    "bill_to_tax_id",
+)
+LINE_COLUMNS = (
+    "invoice_id",
+    "description",
+    "member_id",
+    "start",
+    "end",
+    "days",
+    "days_in_period",
+    "unit_amount",
+    "amount",
+)
+
+
 def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
     """Issue a batch of drafted invoices in one transaction with bulk inserts."""
     with transaction.atomic():
@@ -627,33 +655,6 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
         )
         transaction.on_commit(lambda: _queue_deliveries(ids))
     return ids
-
-
-INVOICE_COLUMNS = (
-    "number",
-    "contract_id",
-    "member_id",
-    "period",
-    "issue_date",
-    "due_date",
-    "currency",
-    "total",
-    "bill_to_name",
-    "bill_to_email",
-    "bill_to_address",
-    "bill_to_tax_id",
-)
-LINE_COLUMNS = (
-    "invoice_id",
-    "description",
-    "member_id",
-    "start",
-    "end",
-    "days",
-    "days_in_period",
-    "unit_amount",
-    "amount",
-)
 
 
 def _queue_deliveries(invoice_ids: list[int]) -> None:

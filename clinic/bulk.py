@@ -26,7 +26,8 @@ def insert_rows(
 ) -> list[int]:
     """Insert ``rows`` (one value per name in ``columns``, field attnames such as
     ``invoice_id``, values as the fields take them) and return their primary keys in the
-    order of ``rows``."""
+    order of ``rows``. For columns of plain types (text, numbers, dates, keys): values are
+    handed to the database driver as they are, without the field's own conversion."""
     if not rows:
         return []
     fields = [model._meta.get_field(name) for name in columns]
