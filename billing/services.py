@@ -666,13 +666,21 @@ def _queue_deliveries(invoice_ids: list[int]) -> None:
     deliver_invoices.delay(invoice_ids)
 
 
+# Invoices issued per committed batch. Each batch costs a fixed seven queries, a commit and
+# a delivery message besides its rows: 1,601 invoices in 9 batches of 200 took 0.38-0.60 s,
+# in 4 of 500 0.34-0.40 s (issuing alone, measured alternately on the same data). A batch
+# holds the invoice counter's lock while it is written (about 0.1 s at 500), which only
+# another run waits for.
+RUN_BATCH_SIZE = 500
+
+
 def invoice_run(
     *,
     period: datetime.date,
     today: datetime.date,
     contract_ids: list[int] | None = None,
     include_members: bool = True,
-    batch_size: int = 200,
+    batch_size: int = RUN_BATCH_SIZE,
     after_batch: Callable[[list[int]], None] | None = None,
     on_drafted: Callable[[int, int], None] | None = None,
 ) -> RunResult:
