@@ -499,7 +499,7 @@ def invoice_run_preview(
         if include_members
         else []
     )
-    plans = FeePlan.objects.in_bulk({row[6] for row in assignments})
+    plans = FeePlan.objects.in_bulk({plan_id for *_member, plan_id, _from, _to in assignments})
     # Each plan's line text once, not once per member.
     plan_lines = {pk: f"{plan.name} ({plan.get_period_display()})" for pk, plan in plans.items()}
     memberships = membership_spans(
@@ -524,7 +524,9 @@ def invoice_run_preview(
             contract_id=contract.pk,
         )
         for member_id, number, first_name, last_name, email, covered_from, covered_to in sorted(
-            enrolments[contract.pk], key=lambda row: (row[1] or 0, row[5])
+            # Lines by member number, then start of cover.
+            enrolments[contract.pk],
+            key=lambda row: (row[1] or 0, row[5]),
         ):
             covered = rules.clip(covered_from, covered_to, contract_span)
             # Nothing is billed outside membership, whatever the cover's dates say.
