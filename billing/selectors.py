@@ -430,7 +430,7 @@ def invoice_run_preview(
 ) -> RunPreview:
     """What an invoice run for ``period`` (a calendar month) would issue, in a fixed number
     of queries whatever the number of contracts, members and invoices."""
-    from members.models import FeePeriod
+    from members.models import FeePeriod, FeePlan, person_name
     from members.selectors import fee_plan_assignments_between, membership_spans
 
     period = rules.month_start(period)
@@ -450,12 +450,33 @@ def invoice_run_preview(
         .filter(start_date__lte=span[1])
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=span[0]))
         .select_related("anchor")
-        .prefetch_related("enrolments__member__user")
         .order_by("pk")
     )
     if contract_ids is not None:
         contracts = contracts.filter(pk__in=contract_ids)
     contracts = list(contracts)
+    # Covers and fee plans are read as rows, not models: building a member, a user and a
+    # plan per row was most of the drafting's time (1,601 invoices: 0.24 s of 0.40 s under
+    # pyinstrument). Only covers with a day in the period can bill it.
+    enrolments: dict[int, list[tuple]] = defaultdict(list)
+    for contract_id, *enrolment in (
+        CoverEnrolment.objects.filter(
+            contract_id__in=[c.pk for c in contracts], covered_from__lte=span[1]
+        )
+        .exclude(covered_to__lt=span[0])
+        .order_by("contract_id", "member__number", "covered_from", "pk")
+        .values_list(
+            "contract_id",
+            "member_id",
+            "member__number",
+            "member__user__first_name",
+            "member__user__last_name",
+            "member__user__email",
+            "covered_from",
+            "covered_to",
+        )
+    ):
+        enrolments[contract_id].append(enrolment)
     # Yearly fees are charged with December, for the calendar year's days on the plan.
     year_span = (period.replace(month=1, day=1), period.replace(month=12, day=31))
     fee_span = year_span if period.month == 12 else span
@@ -463,28 +484,27 @@ def invoice_run_preview(
         list(
             fee_plan_assignments_between(start=fee_span[0], end=fee_span[1])
             .order_by("member__number", "member_id", "valid_from")
-            # Only what a draft needs: building every member's row at 10,000 members was
-            # most of the run's time outside its inserts.
-            .only(
-                "valid_from",
-                "valid_to",
+            .values_list(
+                "member_id",
                 "member__number",
                 "member__address",
                 "member__user__first_name",
                 "member__user__last_name",
                 "member__user__email",
-                "plan__name",
-                "plan__period",
-                "plan__amount",
-                "plan__currency",
+                "plan_id",
+                "valid_from",
+                "valid_to",
             )
         )
         if include_members
         else []
     )
+    plans = FeePlan.objects.in_bulk({plan_id for *_member, plan_id, _from, _to in assignments})
+    # Each plan's line text once, not once per member.
+    plan_lines = {pk: f"{plan.name} ({plan.get_period_display()})" for pk, plan in plans.items()}
     memberships = membership_spans(
-        member_ids={e.member_id for c in contracts for e in c.enrolments.all()}
-        | {a.member_id for a in assignments}
+        member_ids={row[0] for rows in enrolments.values() for row in rows}
+        | {row[0] for row in assignments}
     )
     for contract in contracts:
         if contract.pk in invoiced_contracts:
@@ -503,18 +523,21 @@ def invoice_run_preview(
             bill_to_tax_id=contract.anchor.tax_id,
             contract_id=contract.pk,
         )
-        for enrolment in sorted(
-            contract.enrolments.all(), key=lambda e: (e.member.number or 0, e.covered_from)
+        for member_id, number, first_name, last_name, email, covered_from, covered_to in sorted(
+            # Lines by member number, then start of cover.
+            enrolments[contract.pk],
+            key=lambda row: (row[1] or 0, row[5]),
         ):
-            covered = rules.clip(enrolment.covered_from, enrolment.covered_to, contract_span)
-            member = enrolment.member
+            covered = rules.clip(covered_from, covered_to, contract_span)
             # Nothing is billed outside membership, whatever the cover's dates say.
-            for start, end in _within_memberships(covered, memberships.get(member.pk, [])):
+            for start, end in _within_memberships(covered, memberships.get(member_id, [])):
                 days = rules.days_in((start, end))
                 draft.lines.append(
                     LineDraft(
-                        description=f"{member.full_name} (#{member.number or '—'})",
-                        member_id=member.pk,
+                        description=(
+                            f"{person_name(first_name, last_name, email)} (#{number or '—'})"
+                        ),
+                        member_id=member_id,
                         start=start,
                         end=end,
                         days=days,
@@ -529,7 +552,7 @@ def invoice_run_preview(
             drafts.append(draft)
 
     if include_members:
-        member_ids = {a.member_id for a in assignments}
+        member_ids = {row[0] for row in assignments}
         covers: dict[int, list[rules.DateRange]] = defaultdict(list)
         for member_id, start, end, contract_start, contract_end in (
             CoverEnrolment.objects.filter(member_id__in=member_ids, covered_from__lte=fee_span[1])
@@ -551,9 +574,19 @@ def invoice_run_preview(
                 covers[member_id].append(clipped)
         member_drafts: dict[int, InvoiceDraft] = {}
         held: set[int] = set()
-        for assignment in assignments:
-            member, plan = assignment.member, assignment.plan
-            if member.pk in invoiced_members or member.pk in held:
+        for (
+            member_id,
+            number,
+            address,
+            first_name,
+            last_name,
+            email,
+            plan_id,
+            valid_from,
+            valid_to,
+        ) in assignments:
+            plan = plans[plan_id]
+            if member_id in invoiced_members or member_id in held:
                 continue
             if plan.period == FeePeriod.YEARLY:
                 if period.month != 12:
@@ -561,47 +594,47 @@ def invoice_run_preview(
                 plan_span, days_in_period = year_span, rules.days_in(year_span)
             else:
                 plan_span, days_in_period = span, days_in_month
-            on_plan = rules.clip(assignment.valid_from, assignment.valid_to, plan_span)
+            on_plan = rules.clip(valid_from, valid_to, plan_span)
             pieces = [
                 piece
-                for in_membership in _within_memberships(on_plan, memberships.get(member.pk, []))
-                for piece in rules.subtract(in_membership, covers[member.pk])
+                for in_membership in _within_memberships(on_plan, memberships.get(member_id, []))
+                for piece in rules.subtract(in_membership, covers[member_id])
             ]
             for start, end in pieces:
                 days = rules.days_in((start, end))
-                draft = member_drafts.get(member.pk)
+                draft = member_drafts.get(member_id)
                 if draft is None:
-                    draft = member_drafts[member.pk] = InvoiceDraft(
+                    draft = member_drafts[member_id] = InvoiceDraft(
                         period=period,
                         issue_date=today,
                         due_date=today
                         + datetime.timedelta(days=settings.CLINIC_MEMBER_PAYMENT_TERMS_DAYS),
                         currency=plan.currency,
-                        bill_to_name=member.full_name,
-                        bill_to_email=member.user.email,
-                        bill_to_address=member.address,
-                        member_id=member.pk,
+                        bill_to_name=person_name(first_name, last_name, email),
+                        bill_to_email=email,
+                        bill_to_address=address,
+                        member_id=member_id,
                     )
                 if draft.currency != plan.currency:
                     # Held, not issued short: the problem is shown in the preview, the run
                     # result and the scheduled run's log and audit trail.
-                    held.add(member.pk)
+                    held.add(member_id)
                     problem = _(
                         "%(member)s (#%(number)s): fee plans in two currencies "
                         "(%(first)s, %(second)s) in this period; their invoice is held."
                     ) % {
-                        "member": member.full_name,
-                        "number": member.number,
+                        "member": draft.bill_to_name,
+                        "number": number,
                         "first": draft.currency,
                         "second": plan.currency,
                     }
                     problems.append(problem)
-                    held_invoices.append(HeldInvoice(member.pk, member.full_name, problem))
+                    held_invoices.append(HeldInvoice(member_id, draft.bill_to_name, problem))
                     break
                 draft.lines.append(
                     LineDraft(
-                        description=f"{plan.name} ({plan.get_period_display()})",
-                        member_id=member.pk,
+                        description=plan_lines[plan_id],
+                        member_id=member_id,
                         start=start,
                         end=end,
                         days=days,

@@ -1,6 +1,7 @@
 """Every billing write: contracts, cover, invoice runs, payments, credit notes, delivery."""
 
 import datetime
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import F, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -44,6 +45,7 @@ from billing.models import (
     RunStatus,
     StatementStatus,
 )
+from clinic.bulk import insert_rows
 from clinic.delivery import SENDABLE, DeliveryStatus, deliver_once, delivery_requeue
 from clinic.email import clinic_email
 from clinic.links import absolute
@@ -479,12 +481,24 @@ def roster_import(*, contract: DirectCareContract, text: str, actor=None) -> int
 # --- Document numbers -------------------------------------------------------------------------
 
 
-def _take_numbers(*, series: str, year: int, count: int) -> list[str]:
-    """The next ``count`` numbers of a series, in the caller's transaction. The counter row
-    stays locked until it commits; a rollback gives the numbers back, so there is no gap."""
+def _lock_counter(*, series: str, year: int) -> DocumentNumberCounter:
+    """The counter of a series and year, locked until the caller's transaction ends."""
     counter, _created = DocumentNumberCounter.objects.select_for_update().get_or_create(
         series=series, year=year
     )
+    return counter
+
+
+def _take_numbers(
+    *, series: str, year: int, count: int, counter: DocumentNumberCounter | None = None
+) -> list[str]:
+    """The next ``count`` numbers of a series, in the caller's transaction. The counter row
+    stays locked until it commits; a rollback gives the numbers back, so there is no gap.
+    ``counter``: the row, if the caller already holds its lock (``_lock_counter``)."""
+    if counter is None:
+        counter = _lock_counter(series=series, year=year)
+    if not count:
+        return []
     first = counter.last_number + 1
     counter.last_number += count
     counter.save(update_fields=["last_number"])
@@ -539,18 +553,45 @@ def _already_issued(drafts: list[selectors.InvoiceDraft]) -> set[tuple]:
     return set(Invoice.objects.filter(wanted).values_list("period", "contract_id", "member_id"))
 
 
+# The columns the run writes, in the order of its rows (``clinic.bulk.insert_rows``).
+INVOICE_COLUMNS = (
+    "number",
+    "contract_id",
+    "member_id",
+    "period",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total",
+    "bill_to_name",
+    "bill_to_email",
+    "bill_to_address",
+    "bill_to_tax_id",
+)
+LINE_COLUMNS = (
+    "invoice_id",
+    "description",
+    "member_id",
+    "start",
+    "end",
+    "days",
+    "days_in_period",
+    "unit_amount",
+    "amount",
+)
+
+
 def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
     """Issue a batch of drafted invoices in one transaction with bulk inserts."""
     with transaction.atomic():
         years = sorted({d.issue_date.year for d in drafts})
         # Taking the counter lock first serialises concurrent runs; re-reading what exists
         # after it means a concurrent or earlier run's invoices are never issued twice.
-        numbers = {}
+        to_issue: list[selectors.InvoiceDraft] = []
+        numbers: list[str] = []
         for year in years:
             in_year = [d for d in drafts if d.issue_date.year == year]
-            DocumentNumberCounter.objects.select_for_update().get_or_create(
-                series=DocumentSeries.INVOICE, year=year
-            )
+            counter = _lock_counter(series=DocumentSeries.INVOICE, year=year)
             done = _already_issued(in_year)
             in_year = [d for d in in_year if (d.period, d.contract_id, d.member_id) not in done]
             # Numbers follow issue dates: number in date order, and date no invoice before
@@ -559,61 +600,59 @@ def _issue_batch(drafts: list[selectors.InvoiceDraft]) -> list[int]:
             in_year.sort(key=lambda d: d.issue_date)
             for draft in in_year:
                 _not_before_last_issued(draft, last)
-            for draft, number in zip(
-                in_year,
-                _take_numbers(series=DocumentSeries.INVOICE, year=year, count=len(in_year)),
-                strict=True,
-            ):
-                numbers[id(draft)] = number
-        to_issue = [d for d in drafts if id(d) in numbers]
-        invoices = Invoice.objects.bulk_create(
+            to_issue += in_year
+            numbers += _take_numbers(
+                series=DocumentSeries.INVOICE, year=year, count=len(in_year), counter=counter
+            )
+        # Plain rows, not models: see clinic.bulk.
+        ids = insert_rows(
+            Invoice,
+            INVOICE_COLUMNS,
             [
-                Invoice(
-                    number=numbers[id(d)],
-                    contract_id=d.contract_id,
-                    member_id=d.member_id,
-                    period=d.period,
-                    issue_date=d.issue_date,
-                    due_date=d.due_date,
-                    currency=d.currency,
-                    total=d.total,
-                    bill_to_name=d.bill_to_name,
-                    bill_to_email=d.bill_to_email,
-                    bill_to_address=d.bill_to_address,
-                    bill_to_tax_id=d.bill_to_tax_id,
+                (
+                    number,
+                    d.contract_id,
+                    d.member_id,
+                    d.period,
+                    d.issue_date,
+                    d.due_date,
+                    d.currency,
+                    d.total,
+                    d.bill_to_name,
+                    d.bill_to_email,
+                    d.bill_to_address,
+                    d.bill_to_tax_id,
                 )
-                for d in to_issue
-            ]
+                for d, number in zip(to_issue, numbers, strict=True)
+            ],
         )
-        InvoiceLine.objects.bulk_create(
+        insert_rows(
+            InvoiceLine,
+            LINE_COLUMNS,
             [
-                InvoiceLine(
-                    invoice=invoice,
-                    description=line.description,
-                    member_id=line.member_id,
-                    start=line.start,
-                    end=line.end,
-                    days=line.days,
-                    days_in_period=line.days_in_period,
-                    unit_amount=line.unit_amount,
-                    amount=line.amount,
+                (
+                    pk,
+                    line.description,
+                    line.member_id,
+                    line.start,
+                    line.end,
+                    line.days,
+                    line.days_in_period,
+                    line.unit_amount,
+                    line.amount,
                 )
-                for invoice, draft in zip(invoices, to_issue, strict=True)
+                for pk, draft in zip(ids, to_issue, strict=True)
                 for line in draft.lines
-            ]
+            ],
         )
-        BillingEvent.objects.bulk_create(
+        insert_rows(
+            BillingEvent,
+            ("action", "invoice_id", "contract_id", "detail"),
             [
-                BillingEvent(
-                    action="invoice_issued",
-                    invoice=invoice,
-                    contract_id=invoice.contract_id,
-                    detail=invoice.number,
-                )
-                for invoice in invoices
-            ]
+                ("invoice_issued", pk, draft.contract_id, number)
+                for pk, draft, number in zip(ids, to_issue, numbers, strict=True)
+            ],
         )
-        ids = [invoice.pk for invoice in invoices]
         transaction.on_commit(lambda: _queue_deliveries(ids))
     return ids
 
@@ -627,13 +666,21 @@ def _queue_deliveries(invoice_ids: list[int]) -> None:
     deliver_invoices.delay(invoice_ids)
 
 
+# Invoices issued per committed batch. Each batch costs a fixed seven queries, a commit and
+# a delivery message besides its rows: 1,601 invoices in 9 batches of 200 took 0.38-0.60 s,
+# in 4 of 500 0.34-0.40 s (issuing alone, measured alternately on the same data). A batch
+# holds the invoice counter's lock while it is written (about 0.1 s at 500), which only
+# another run waits for.
+RUN_BATCH_SIZE = 500
+
+
 def invoice_run(
     *,
     period: datetime.date,
     today: datetime.date,
     contract_ids: list[int] | None = None,
     include_members: bool = True,
-    batch_size: int = 200,
+    batch_size: int = RUN_BATCH_SIZE,
     after_batch: Callable[[list[int]], None] | None = None,
     on_drafted: Callable[[int, int], None] | None = None,
 ) -> RunResult:
@@ -1236,39 +1283,31 @@ def _pdf_context(invoice: Invoice) -> dict:
 
 
 def _invoice_for_delivery(invoice_id: int) -> Invoice:
-    """The invoice with what its PDF and email need, in one query: payer, amounts paid,
-    credited and refunded, and its invoice email's id if it has one (``invoice_email_id``).
-    The lines are read only when the PDF is rendered."""
-    invoice_email = InvoiceEmail.objects.filter(
-        invoice=OuterRef("pk"), kind=EmailKind.INVOICE, reminder_step=0, credit_note=None
-    ).values("pk")[:1]
-    return (
-        selectors.with_amounts(Invoice.objects.select_related("contract", "member__user"))
-        .annotate(invoice_email_id=Subquery(invoice_email))
-        .get(pk=invoice_id)
-    )
+    """The invoice with its payer, in one query. The lines are read only when the PDF is
+    rendered. Amounts paid since and the email row are not read: the PDF is the invoice as
+    issued, and the email row is written without a read first (``invoice_deliver``)."""
+    return Invoice.objects.select_related("contract", "member__user").get(pk=invoice_id)
 
 
 def invoice_deliver(*, invoice_id: int) -> InvoiceEmail | None:
     """Render and store a new invoice's PDF, create its email once and queue it.
 
-    Three reads per invoice whatever its size (the invoice with its amounts and email, its
-    lines, and the email row when it is sent) besides the writes that store the PDF and
-    the email row and ``deliver_once``'s claim and record.
+    Three reads per invoice whatever its size (the invoice with its payer, its lines, and
+    the email row with the invoice's amounts when it is sent) besides the writes that store
+    the PDF and the email row and ``deliver_once``'s claim and record.
     """
     invoice = invoice_render_pdf(invoice_id=invoice_id)
-    if invoice.invoice_email_id is not None:
-        # Created by an earlier attempt of this task: the existing rules apply (only a
-        # sendable email is queued again).
-        return invoice_email_queue(invoice=invoice, kind=EmailKind.INVOICE)
     try:
         # Outside any transaction a plain INSERT is its own transaction: no read first and
-        # no savepoint. The unique constraint settles a race with a second worker.
+        # no savepoint. The unique constraint settles a retry of this task or a race with
+        # a second worker.
         with transaction.atomic():
             email = InvoiceEmail.objects.create(
                 invoice=invoice, kind=EmailKind.INVOICE, recipient=invoice.bill_to_email
             )
     except IntegrityError:
+        # Created by an earlier attempt: the existing rules apply (only a sendable email is
+        # queued again).
         return invoice_email_queue(invoice=invoice, kind=EmailKind.INVOICE)
     email_id = email.pk
     transaction.on_commit(lambda: _queue_emails([email_id]))
@@ -1407,6 +1446,17 @@ def _invoice_email_message(email: InvoiceEmail) -> EmailMultiAlternatives:
     return message
 
 
+@functools.cache
+def _emails_for_sending() -> QuerySet[InvoiceEmail]:
+    """Invoice emails with what their message needs (``emails_with_invoice_amounts``),
+    built once per process and only ever cloned (``get``), never evaluated itself.
+
+    Building its three sums' subqueries took longer than running the query: a read took
+    4.1 ms with the queryset built each time, 1.6-2.0 ms with it built once.
+    """
+    return selectors.emails_with_invoice_amounts(InvoiceEmail.objects.all())
+
+
 def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> DeliveryStatus:
     """Send one invoice email with its PDF attached, at most once (``clinic.delivery``).
 
@@ -1415,7 +1465,7 @@ def invoice_email_send(*, email_id: int, final_attempt: bool = False) -> Deliver
     not sent again: it becomes "unknown", for staff to check and resend deliberately.
     """
     return deliver_once(
-        selectors.emails_with_invoice_amounts(InvoiceEmail.objects.all()),
+        _emails_for_sending(),
         email_id,
         build=_invoice_email_message,
         final_attempt=final_attempt,

@@ -1,5 +1,6 @@
 import datetime
 import socket
+from decimal import Decimal
 
 import pytest
 from celery.exceptions import Retry
@@ -53,6 +54,38 @@ def test_delivery_is_idempotent(mailoutbox):
     email = InvoiceEmail.objects.get(invoice=invoice, kind=EmailKind.INVOICE)
     send_invoice_email(email.pk)
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_delivery_repeated_after_the_email_was_sent_sends_nothing_more(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    # The email row is inserted without a read first: a repeat meets the unique constraint
+    # and finds the sent email, which is not queued again.
+    invoice = contract_invoice()
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver_invoice(invoice.pk)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        deliver_invoice(invoice.pk)
+    assert callbacks == []
+    assert len(mailoutbox) == 1
+    assert InvoiceEmail.objects.get(invoice=invoice).status == DeliveryStatus.SENT
+
+
+@pytest.mark.django_db
+def test_each_email_says_what_is_due_when_it_is_sent(mailoutbox):
+    invoice = contract_invoice()
+    deliver_invoice(invoice.pk)
+    send_invoice_email(InvoiceEmail.objects.get(invoice=invoice).pk)
+    assert "still due" not in mailoutbox[0].body
+    services.payment_record(
+        invoice=invoice, amount=Decimal("40.00"), paid_on=RUN_DAY, method="transfer"
+    )
+    reminder = InvoiceEmail.objects.create(
+        invoice=invoice, kind=EmailKind.REMINDER, reminder_step=5, recipient="a@example.org"
+    )
+    send_invoice_email(reminder.pk)
+    assert "The amount still due is €60.00." in mailoutbox[1].body
 
 
 @pytest.mark.django_db

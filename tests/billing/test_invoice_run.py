@@ -123,6 +123,25 @@ def test_member_on_monthly_plan_is_charged_per_day_on_the_plan():
     assert invoice.bill_to_email == assignment.member.user.email
 
 
+@pytest.mark.parametrize(
+    ("first_name", "last_name"), [("Ada", "Lovelace"), ("", "Lovelace"), ("", "")]
+)
+def test_invoices_name_the_member_as_their_record_does(first_name, last_name):
+    # The run reads names as columns, not members: the text must be Member.full_name's
+    # (the full name, or the email when there is none).
+    member = MemberFactory(user__first_name=first_name, user__last_name=last_name)
+    FeePlanAssignmentFactory(member=member, plan__name="Solidarity")
+    EnrolmentFactory(member=MemberFactory(user__first_name=first_name, user__last_name=last_name))
+    run()
+    fee = Invoice.objects.get(member=member)
+    assert fee.bill_to_name == member.full_name
+    assert fee.lines.get().description == "Solidarity (Monthly)"
+    covered = InvoiceLine.objects.get(invoice__contract__isnull=False)
+    assert covered.description == f"{covered.member.full_name} (#{covered.member.number})"
+    if not first_name and not last_name:
+        assert fee.bill_to_name == member.user.email
+
+
 def test_covered_member_is_not_charged_a_plan_fee_for_the_same_days():
     member = MemberFactory()
     FeePlanAssignmentFactory(member=member, plan__amount=Decimal("31.00"))
@@ -285,8 +304,10 @@ def test_the_run_uses_a_bounded_number_of_queries(size, django_assert_max_num_qu
         EnrolmentFactory(contract=contract, member=member)
     for member in members[size // 2 :]:
         FeePlanAssignmentFactory(member=member, plan=plan)
-    # 23: one of them reads the members' memberships from their status history.
-    with django_assert_max_num_queries(23):
+    # 21: seven reads to draft (one reads the members' memberships from their status
+    # history), one batch (the counter locked, what exists re-read, the last issue date,
+    # the numbers taken, one insert per table, savepoints) and the run's completed record.
+    with django_assert_max_num_queries(21):
         result = run()
     assert len(result.created) == 1 + size // 2
 

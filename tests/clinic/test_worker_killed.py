@@ -18,7 +18,7 @@ from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import rules, selectors
+from billing import rules, selectors, services
 from billing.models import Invoice
 from billing.tasks import run_invoicing
 from clinic.delivery import DELIVERY_GROUP, DeliveryStatus
@@ -33,7 +33,8 @@ from tests.members.factories import MemberFactory
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-INVOICES = 250
+# One full batch of the run and part of a second.
+INVOICES = services.RUN_BATCH_SIZE + 50
 NOTICES = 160
 
 
