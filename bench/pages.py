@@ -67,6 +67,13 @@ def pages(ids: dict) -> list[tuple[str, str, str, dict | None]]:
         ("clinician", "consultations", reverse("careteam:consultation_list"), None),
         ("clinician", "arc detail", reverse("arcs:arc_detail", args=[ids["arc"]]), None),
         ("hub", "team dashboard", reverse("careteam:team_dashboard"), None),
+        # Its figures counted on every view ("Count again now"), not read from the cache.
+        (
+            "hub",
+            "team dashboard (counted afresh)",
+            reverse("careteam:team_dashboard") + "?refresh=1",
+            None,
+        ),
         ("hub", "arc list", reverse("arcs:arc_list"), None),
         ("hub", "care team members", reverse("careteam:care_team_members"), None),
         ("hub", "members without arc", reverse("arcs:members_without_arc"), None),

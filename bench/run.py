@@ -62,6 +62,9 @@ def env_for(name: str, media: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "MEDIA_ROOT": media,
         "PYTHONPATH": str(BASE_DIR),
+        # Each clinic its own cache keys: the team dashboard's figures of the small clinic
+        # must not be read by the large one (one Redis serves both).
+        "CACHE_KEY_PREFIX": f"bench-{name}",
     }
 
 
