@@ -267,14 +267,21 @@ def balances_by_currency(invoices) -> dict[str, Decimal]:
 
 
 def invoice_detail(pk: int) -> Invoice:
+    """The invoice with its amounts, payments, credit notes, refunds and emails; its lines
+    are paged (``invoice_lines``): an anchor's invoice has a line per covered person."""
     return get_object_or_404(
         with_amounts(
             Invoice.objects.select_related("contract__anchor", "member__user").prefetch_related(
-                "lines__member", "payments", "credit_notes", "refunds", "emails"
+                "payments", "credit_notes", "refunds", "emails"
             )
         ),
         pk=pk,
     )
+
+
+def invoice_lines(invoice: Invoice) -> QuerySet[InvoiceLine]:
+    """The invoice's lines in the order they were issued, to paginate."""
+    return invoice.lines.order_by("pk")
 
 
 def anchor_list() -> QuerySet[AnchorOrganization]:

@@ -34,6 +34,8 @@ from clinic.roles import Role
 from clinic.uploads import sign_preview
 
 PAGE_SIZE = 25
+# An invoice's lines shown a page at a time (an anchor's invoice has one per covered person).
+LINES_PAGE_SIZE = 100
 
 
 def _page(request: HttpRequest, items):
@@ -334,6 +336,9 @@ def _invoice_page(
         "billing/invoice_detail.html",
         {
             "invoice": invoice,
+            "lines": Paginator(selectors.invoice_lines(invoice), LINES_PAGE_SIZE).get_page(
+                request.GET.get("page")
+            ),
             "balance": balance,
             "payment_form": payment_form,
             "credit_form": credit_form,

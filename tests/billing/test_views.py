@@ -25,7 +25,7 @@ from tests.billing.factories import (
     EnrolmentFactory,
     FeePlanAssignmentFactory,
 )
-from tests.billing.helpers import contract_invoice, member_invoice
+from tests.billing.helpers import MARCH, RUN_DAY, contract_invoice, member_invoice
 from tests.careteam.factories import PractitionerFactory
 from tests.factories import user_with_role
 from tests.members.factories import MemberFactory
@@ -637,3 +637,27 @@ def test_a_credit_note_confirmed_twice_is_issued_once(admin, client):
     assert again.status_code == 400
     assert "since this one was confirmed" in again.content.decode()
     assert CreditNote.objects.count() == 1
+
+
+def test_an_anchor_invoice_shows_its_lines_a_page_at_a_time(
+    admin, client, monkeypatch, django_assert_max_num_queries
+):
+    from billing import views
+
+    contract = ContractFactory(rate_per_member_month=Decimal("10.00"))
+    for _ in range(7):
+        EnrolmentFactory(contract=contract)
+    services.invoice_run(period=MARCH, today=RUN_DAY, contract_ids=[contract.pk])
+    invoice = Invoice.objects.get(contract=contract)
+    url = reverse("billing:invoice_detail", args=[invoice.pk])
+    monkeypatch.setattr(views, "LINES_PAGE_SIZE", 3)
+    with django_assert_max_num_queries(12):
+        first = client.get(url)
+    last = client.get(url, {"page": 3})
+    lines = list(invoice.lines.order_by("pk"))
+    assert len(lines) == 7
+    assert [line.pk for line in first.context["lines"]] == [line.pk for line in lines[:3]]
+    assert [line.pk for line in last.context["lines"]] == [lines[6].pk]
+    assert "Page 1 of 3" in first.content.decode()
+    # The invoice's total is all its lines, whatever the page shows.
+    assert first.context["invoice"].total == Decimal("70.00")
