@@ -22,6 +22,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SMALL = 100
 CLIENTS = 8
+# Rounds of (plain view, page) per page under load; the median round is kept.
+LOAD_ROUNDS = 3
 # (name, role whose session is used, path) of the pages put under concurrent load.
 LOAD_PAGES = (
     ("plain view (no database)", None, "/bench/plain"),
@@ -111,13 +113,36 @@ def load(env: dict, sessions: dict, contract_path: str, seconds: float) -> dict:
     try:
         wait_until_up(port)
         results = {}
+        plain = LOAD_PAGES[0][2]
         for name, role, path in LOAD_PAGES:
             path = path or contract_path
             cookies = sessions[role] if role else []
             hammer(port=port, path=path, cookies=cookies, clients=CLIENTS, seconds=1)  # warm
+            if path == plain:
+                results[name] = {
+                    "path": path,
+                    **hammer(port=port, path=path, clients=CLIENTS, cookies=[], seconds=seconds),
+                }
+                log(f"  {name}: {results[name]}")
+                continue
+            # Each round loads the plain view, then the page: the ratio of the two is taken
+            # within a round, so a machine whose speed drifts during the bench (other work,
+            # CPU frequency) moves both. The page's figures are the median round's.
+            rounds = []
+            for _ in range(LOAD_ROUNDS):
+                floor = hammer(port=port, path=plain, cookies=[], clients=CLIENTS, seconds=2)
+                page = hammer(
+                    port=port, path=path, cookies=cookies, clients=CLIENTS, seconds=seconds
+                )
+                rounds.append((page["rps"] / (floor["rps"] or 1), floor["rps"], page))
+            rounds.sort(key=lambda r: r[0])
+            ratio, floor_rps, page = rounds[len(rounds) // 2]
             results[name] = {
                 "path": path,
-                **hammer(port=port, path=path, cookies=cookies, clients=CLIENTS, seconds=seconds),
+                **page,
+                "rps_vs_plain": round(ratio, 3),
+                "plain_rps_same_round": floor_rps,
+                "rounds_rps_vs_plain": [round(r[0], 3) for r in rounds],
             }
             log(f"  {name}: {results[name]}")
         return results
@@ -153,7 +178,7 @@ def targets(results: dict) -> list[dict]:
             p95 is not None and p95 < limit,
         )
     for name, floor in (("my care arc", 0.06), ("team dashboard", 0.04)):
-        ratio = round(loads[name]["rps"] / plain_rps, 3)
+        ratio = loads[name].get("rps_vs_plain") or round(loads[name]["rps"] / plain_rps, 3)
         add(f"requests/s {name} / plain view", ratio, f">= {floor}", ratio >= floor)
     for name in ("invoice list", "anchor contract detail", "contract detail", "aging report"):
         ms = _page(big, name)["median_ms"]
@@ -198,7 +223,7 @@ def targets(results: dict) -> list[dict]:
             "< 300",
             register["peak_rss_mb"] < 300,
         )
-    healthz = round(loads["healthz"]["rps"] / plain_rps, 3)
+    healthz = loads["healthz"].get("rps_vs_plain") or round(loads["healthz"]["rps"] / plain_rps, 3)
     persistent = (
         bool(results["settings"]["conn_max_age"]) and results["settings"]["conn_health_checks"]
     )
