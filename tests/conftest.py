@@ -17,6 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import pytest
 from celery._state import _set_task_join_will_block
 from django.db import connection, connections
+from django.utils import translation
 
 from clinic.celery import app as celery_app
 
@@ -86,6 +87,10 @@ def _isolated(settings, media_root):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+    # A login outside a request (force_login) makes the person's language this thread's,
+    # as the login signal does for the request it happens in: the next test starts in the
+    # clinic's language whatever this one logged in as.
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")
