@@ -1,5 +1,5 @@
 """Real servers the fault tests stop, kill, refuse or restart: a private Redis, a Celery
-worker process and a TCP relay in front of PostgreSQL."""
+worker process, a TCP relay in front of PostgreSQL and an SMTP peer that hangs up."""
 
 import contextlib
 import os
@@ -24,6 +24,57 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class HangingSmtpPeer:
+    """A real SMTP peer on loopback that takes each message whole and, after the ones
+    ``hang_up`` picks (by number, from 1), closes the connection instead of answering the
+    end of DATA: a crash, or a network cut, at the worst moment. ``messages``: the bodies
+    taken; ``received``: their To addresses."""
+
+    def __init__(self, *, hang_up=lambda number: True) -> None:
+        self.hang_up = hang_up
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.messages: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def received(self) -> list[str]:
+        from email.parser import BytesParser
+        from email.policy import default
+
+        return [BytesParser(policy=default).parsebytes(body)["To"] for body in self.messages]
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                peer, _address = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(peer,), daemon=True).start()
+
+    def _session(self, peer: socket.socket) -> None:
+        with peer, peer.makefile("rb") as lines:
+            peer.sendall(b"220 test ready\r\n")
+            while line := lines.readline():
+                command = line[:4].upper()
+                if command in (b"EHLO", b"HELO"):
+                    peer.sendall(b"250 test\r\n")
+                elif command == b"DATA":
+                    peer.sendall(b"354 go ahead\r\n")
+                    self.messages.append(b"".join(iter(lines.readline, b".\r\n")))
+                    if self.hang_up(len(self.messages)):
+                        return  # hang up without the final answer
+                    peer.sendall(b"250 ok\r\n")
+                elif command == b"QUIT":
+                    peer.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    peer.sendall(b"250 ok\r\n")
+
+    def close(self) -> None:
+        self.server.close()
 
 
 class RedisServer:

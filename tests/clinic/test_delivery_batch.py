@@ -1,11 +1,8 @@
 """``deliver_batch``: many emails claimed, sent and recorded a group at a time, each at
 most once, whatever runs twice, at the same time, is refused, hangs up or crashes."""
 
-import socket
 import threading
 import time
-from email.parser import BytesParser
-from email.policy import default as default_policy
 
 import pytest
 from celery.exceptions import Retry
@@ -21,6 +18,7 @@ from governance.models import DeliveryChannel, NoticeDelivery
 from tests.conftest import SMTPServer, _free_port
 from tests.governance.factories import MeetingFactory
 from tests.members.factories import MemberFactory
+from tests.servers import HangingSmtpPeer
 
 pytestmark = pytest.mark.django_db
 
@@ -165,54 +163,11 @@ def test_a_refused_recipient_fails_alone_the_rest_of_the_chunk_is_sent_and_the_r
     assert NoticeDelivery.objects.get(pk=refused.pk).attempts == 2
 
 
-class HangsUpOnce:
-    """A real SMTP peer on loopback that takes every message, except that after the whole
-    of the ``at``-th it closes the connection instead of answering (a crash, a cut)."""
-
-    def __init__(self, *, at: int) -> None:
-        self.at = at
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.received: list[str] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                peer, _address = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(peer,), daemon=True).start()
-
-    def _session(self, peer: socket.socket) -> None:
-        with peer, peer.makefile("rb") as lines:
-            peer.sendall(b"220 test ready\r\n")
-            while line := lines.readline():
-                command = line[:4].upper()
-                if command in (b"EHLO", b"HELO"):
-                    peer.sendall(b"250 test\r\n")
-                elif command == b"DATA":
-                    peer.sendall(b"354 go ahead\r\n")
-                    body = b"".join(iter(lines.readline, b".\r\n"))
-                    self.received.append(BytesParser(policy=default_policy).parsebytes(body)["To"])
-                    if len(self.received) == self.at:
-                        return  # hang up without the final answer
-                    peer.sendall(b"250 ok\r\n")
-                elif command == b"QUIT":
-                    peer.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    peer.sendall(b"250 ok\r\n")
-
-    def close(self) -> None:
-        self.server.close()
-
-
 def test_a_connection_lost_after_a_hand_over_leaves_that_one_unknown_and_the_rest_is_sent(
     settings,
 ):
     _meeting_id, rows = queued_notices(4)
-    server = HangsUpOnce(at=2)
+    server = HangingSmtpPeer(hang_up=lambda number: number == 2)
     use_mail_server(settings, "127.0.0.1", server.port)
     try:
         outcome = deliver_batch(notices(), [row.pk for row in rows], build=plain)
