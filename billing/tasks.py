@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from billing import rules, services
 from clinic.celery import DATABASE_ERRORS
-from clinic.delivery import TRANSIENT_ERRORS
+from clinic.delivery import MAIL_TASK_OPTIONS
 
 
 @shared_task
@@ -88,14 +88,7 @@ def deliver_credit_note(credit_note_id: int) -> None:
     services.invoice_email_queue(invoice=note.invoice, kind="credit_note", credit_note=note)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def send_invoice_email(self, email_id: int) -> None:
     """Send one invoice, credit note or reminder email at most once (``clinic.delivery``)."""
     services.invoice_email_send(

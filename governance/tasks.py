@@ -4,11 +4,8 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from clinic.celery import DATABASE_ERRORS
-from clinic.delivery import TRANSIENT_ERRORS
+from clinic.delivery import MAIL_TASK_OPTIONS
 from governance import services
-
-MAIL_RETRIES = 5
 
 
 def _final(task) -> bool:
@@ -20,14 +17,7 @@ def dispatch_meeting_notice(meeting_id: int) -> None:
     services.notice_dispatch(meeting_id=meeting_id)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=MAIL_RETRIES,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def send_notice_chunk(self, meeting_id: int, delivery_ids: list[int]) -> int:
     final = _final(self)
     failed = services.notice_send_chunk(
@@ -44,14 +34,7 @@ def dispatch_ballot_mail(ballot_id: int, kind: str) -> None:
     services.ballot_mail_dispatch(ballot_id=ballot_id, kind=kind)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(*TRANSIENT_ERRORS, *DATABASE_ERRORS),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=MAIL_RETRIES,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def send_ballot_mail_chunk(self, ballot_id: int, mail_ids: list[int]) -> int:
     final = _final(self)
     failed = services.ballot_mail_send_chunk(
