@@ -141,8 +141,9 @@ class NoticeDelivery(EmailDelivery):
     """One member's notice of one meeting: the constraint means nobody is noticed twice.
 
     Email notices go through ``clinic.delivery.deliver_batch`` (at most once, a chunk's
-    rows claimed and recorded a group at a time); ``sent_at`` is when the mail left (or the
-    letter was printed), which is what the notice period counts from.
+    rows claimed and recorded a group at a time); ``sent_at`` is when the sending was
+    recorded, just after the mail left (its group's record), or when the letter was
+    printed: what the notice period counts from, never earlier than the mail left.
     """
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="deliveries")
