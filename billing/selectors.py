@@ -798,30 +798,72 @@ def _received_on_unpaid(model, *, on: datetime.date) -> dict[tuple, dict[str, De
     return received
 
 
+class CountedPayers:
+    """The payers query with its count already known (read with the totals), so that
+    paginating it does not group every unpaid invoice a second time to count the groups."""
+
+    ordered = True
+
+    def __init__(self, payers: QuerySet, count: int) -> None:
+        self.query_set = payers
+        self._count = count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        return self.query_set[index]
+
+    def __iter__(self):
+        return iter(self.query_set)
+
+
 @dataclass
 class AgingReport:
     """Unpaid balances on ``on`` by payer and bucket.
 
-    ``payers`` is a query of one row per payer (a contract or a member, in a currency), by
-    name, to paginate; pass a page of it to ``rows`` for the balances. ``totals`` is the
-    total row of each currency; ``invoices`` every unpaid invoice, for the CSV.
+    ``payers`` is one row per payer (a contract or a member, in a currency), by name, to
+    paginate; pass a page of it to ``rows`` for the balances. ``totals`` is the total row
+    of each currency; ``invoices`` every unpaid invoice, for the CSV.
     """
 
     on: datetime.date
-    payers: QuerySet
+    payers: CountedPayers
     totals: dict[str, dict[str, Decimal]]
-    invoices: QuerySet[Invoice]
     received: dict[tuple, dict[str, Decimal]]
 
+    @property
+    def invoices(self) -> QuerySet[Invoice]:
+        return unpaid_invoices_on(on=self.on).order_by("due_date", "number")
+
     def rows(self, payers) -> list[dict]:
-        """Balances of a page of ``payers``: invoiced minus what was already received."""
+        """Balances of a page of ``payers``: invoiced minus what was already received.
+
+        One query sums the page's payers' unpaid invoices by bucket (ordering every payer
+        by name does not need their sums, so ``payers`` leaves them out)."""
+        payers = list(payers)
+        contracts = [payer["contract_id"] for payer in payers if payer["contract_id"]]
+        members = [payer["member_id"] for payer in payers if payer["member_id"]]
+        invoiced = {
+            tuple(row[field] for field in _PAYER): row
+            for row in _unpaid_by_bucket(on=self.on)
+            .filter(Q(contract_id__in=contracts) | Q(member_id__in=members))
+            .values(*_PAYER)
+            .annotate(invoice_count=Count("pk"), **_invoiced_by_bucket())
+        }
         result = []
         for payer in payers:
-            received = self.received.get(tuple(payer[field] for field in _PAYER), {})
-            row = {**payer, "buckets": {}}
+            payer_key = tuple(payer[field] for field in _PAYER)
+            if payer_key not in invoiced:  # settled since the page was read
+                continue
+            received = self.received.get(payer_key, {})
+            row = {**payer, **invoiced[payer_key], "buckets": {}}
             for bucket, key in AGING_KEYS.items():
                 row["buckets"][bucket] = quantize_money(
-                    payer[key] - received.get(bucket, ZERO), payer["currency"]
+                    row[key] - received.get(bucket, ZERO), payer["currency"]
                 )
             row["total"] = sum(row["buckets"].values(), ZERO)
             # Something past its due date: the report offers to remind the payer.
@@ -830,23 +872,32 @@ class AgingReport:
         return result
 
 
+def _unpaid_by_bucket(*, on: datetime.date) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(status__in=UNPAID_STATUSES).annotate(bucket=_aging_bucket(on=on))
+
+
+def _invoiced_by_bucket() -> dict[str, Coalesce]:
+    """The invoiced total of each bucket, as aggregates named by ``AGING_KEYS``."""
+    return {
+        key: Coalesce(Sum("total", filter=Q(bucket=name)), Value(ZERO), output_field=_MONEY)
+        for name, key in AGING_KEYS.items()
+    }
+
+
 def aging_report(*, on: datetime.date) -> AgingReport:
     """Unpaid balances by how long past due they are on ``on``, per payer and per currency.
 
     Summed in the database without a subquery per invoice: invoiced amounts are grouped
-    by payer and bucket, and payments and credit notes against unpaid invoices (few) are
-    grouped the same way and taken off. A fixed number of queries at any size.
+    by payer and bucket (for the totals, and for a page of payers in ``rows``), and
+    payments and credit notes against unpaid invoices (few) are grouped the same way and
+    taken off. A fixed number of queries at any size.
     """
-    bucket = _aging_bucket(on=on)
-    invoiced = {
-        key: Coalesce(Sum("total", filter=Q(bucket=name)), Value(ZERO), output_field=_MONEY)
-        for name, key in AGING_KEYS.items()
-    }
-    unpaid = Invoice.objects.filter(status__in=UNPAID_STATUSES).annotate(bucket=bucket)
+    invoiced = _invoiced_by_bucket()
+    unpaid = _unpaid_by_bucket(on=on)
     payers = (
         unpaid.order_by()
         .values(*_PAYER)
-        .annotate(name=Max("bill_to_name"), invoice_count=Count("pk"), **invoiced)
+        .annotate(name=Max("bill_to_name"))
         .order_by("name", "contract_id", "member_id")
     )
     received = _received_on_unpaid(Payment, on=on)
@@ -858,8 +909,20 @@ def aging_report(*, on: datetime.date) -> AgingReport:
         for name, amount in buckets.items():
             received[payer][name] -= amount
     totals: dict[str, dict[str, Decimal]] = {}
-    for row in unpaid.order_by().values("currency").annotate(**invoiced):
+    payer_count = 0
+    # A payer is a contract or a member (never both) in a currency: counting each kind's
+    # distinct ids per currency counts the payers' rows.
+    per_currency = (
+        unpaid.order_by()
+        .values("currency")
+        .annotate(
+            **invoiced,
+            payer_count=Count("contract_id", distinct=True) + Count("member_id", distinct=True),
+        )
+    )
+    for row in per_currency:
         totals[row["currency"]] = {name: row[key] for name, key in AGING_KEYS.items()}
+        payer_count += row["payer_count"]
     for (currency, *_rest), buckets in received.items():
         for name, amount in buckets.items():
             totals[currency][name] -= amount
@@ -869,9 +932,8 @@ def aging_report(*, on: datetime.date) -> AgingReport:
         currency_totals["total"] = sum(currency_totals.values(), ZERO)
     return AgingReport(
         on=on,
-        payers=payers,
+        payers=CountedPayers(payers, payer_count),
         totals=dict(sorted(totals.items())),
-        invoices=unpaid_invoices_on(on=on).order_by("due_date", "number"),
         received=received,
     )
 

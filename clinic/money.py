@@ -5,11 +5,12 @@ currencies, and the exceptions below. CLDR (through Babel) gives the symbols and
 locale's separators; the ISO table gives the decimals, so that rounding and display agree.
 """
 
+import functools
 from copy import copy
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale
-from babel.numbers import parse_pattern
+from babel.numbers import NumberPattern, parse_pattern
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, ngettext, to_locale
@@ -68,14 +69,22 @@ def format_money(
     if amount is None or amount == "":
         return ""
     currency = (currency or settings.CLINIC_CURRENCY).strip().upper()
-    decimals = minor_unit(currency)
-    locale = Locale.parse(to_locale(language or get_language() or settings.LANGUAGE_CODE))
-    pattern = copy(parse_pattern(locale.currency_formats["standard"]))
-    pattern.frac_prec = (decimals, decimals)
+    locale, pattern = _money_pattern(language or get_language() or settings.LANGUAGE_CODE, currency)
     text = pattern.apply(
         quantize_money(amount, currency), locale, currency=currency, currency_digits=False
     )
     return text.replace(" ", "\u00a0")
+
+
+@functools.lru_cache(maxsize=256)
+def _money_pattern(language: str, currency: str) -> tuple[Locale, NumberPattern]:
+    """The locale and its currency pattern with ``currency``'s decimals: read once per
+    language and currency (a report shows hundreds of amounts in one or two of them)."""
+    locale = Locale.parse(to_locale(language))
+    pattern = copy(parse_pattern(locale.currency_formats["standard"]))
+    decimals = minor_unit(currency)
+    pattern.frac_prec = (decimals, decimals)
+    return locale, pattern
 
 
 class CurrencyAmountsMixin:

@@ -12,7 +12,7 @@ from billing.models import PaymentMethod
 from clinic.roles import Role
 from tests.arcs.factories import ArcFactory
 from tests.billing.factories import ContractFactory, EnrolmentFactory
-from tests.billing.helpers import contract_invoice
+from tests.billing.helpers import RUN_DAY, contract_invoice, member_invoice
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,40 @@ def test_aging_report_sums_unpaid_balances_per_bucket():
     assert rows[first.contract_id]["buckets"]["31-60"] == Decimal("60.00")
     assert rows[first.contract_id]["total"] == Decimal("60.00")
     assert rows[second.contract_id]["total"] == Decimal("100.00")
+
+
+def test_aging_report_counts_payers_per_currency_and_pages_them(admin_client):
+    euro = [contract_invoice() for _ in range(3)]
+    dollars = contract_invoice(contract__currency="USD")
+    member = member_invoice()
+    report = selectors.aging_report(on=RUN_DAY)
+    assert report.payers.count() == 5
+    assert report.payers.count() == report.payers.query_set.count()
+    rows = report.rows(report.payers)
+    assert [row["name"] for row in rows] == sorted(row["name"] for row in rows)
+    by_currency = {(row["currency"], row["contract_id"] or row["member_id"]) for row in rows}
+    assert ("USD", dollars.contract_id) in by_currency
+    assert ("EUR", member.member_id) in by_currency
+    assert all(row["invoice_count"] == 1 for row in rows)
+    assert report.totals["USD"]["total"] == dollars.total
+    assert report.totals["EUR"]["total"] == sum((i.total for i in euro), member.total)
+    # Pages of two: every payer once, and the page's count says five.
+    pages = [report.rows(report.payers[start : start + 2]) for start in (0, 2, 4)]
+    assert sorted(row["name"] for page in pages for row in page) == sorted(
+        row["name"] for row in rows
+    )
+    response = admin_client.get(reverse("billing:aging_report"))
+    assert response.context["payers"].paginator.count == 5
+
+
+def test_aging_payer_settled_after_the_page_was_read_is_left_out():
+    first, second = contract_invoice(), contract_invoice()
+    report = selectors.aging_report(on=RUN_DAY)
+    page = list(report.payers[:10])
+    services.payment_record(
+        invoice=first, amount=first.total, paid_on=RUN_DAY, method=PaymentMethod.CASH
+    )
+    assert [row["contract_id"] for row in report.rows(page)] == [second.contract_id]
 
 
 def test_aging_report_page_and_csv(admin_client):
