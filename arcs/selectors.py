@@ -676,10 +676,14 @@ def arcs_shown_to_member(user, member) -> list[Arc]:
     I am"), finished ones after as history. Scoped by ``arcs_visible_to``."""
     arcs = list(
         arcs_visible_to(user)
+        .select_related(None)
+        .select_related("lead_discipline")
         .filter(member=member)
         .exclude(status=ArcStatus.DRAFT)
         .order_by("status", "-created_at")
     )
+    for arc in arcs:
+        arc.member = member  # already read with its person: not joined again
     arcs.sort(key=lambda arc: arc.status not in OPEN_STATUSES)
     return arcs
 

@@ -25,8 +25,11 @@ class _UserWithRoles:
 
             names = Group.objects.filter(user=OuterRef("pk")).values("name")
             users = users.annotate(clinic_role_names=ArraySubquery(names))
-        user = users.filter(pk=user_id).first()
-        if user is None or not self.user_can_authenticate(user):
+        try:
+            user = users.get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        if not self.user_can_authenticate(user):
             return None
         if postgres:
             remember_roles(user, [name for name in user.clinic_role_names if name in Role.values])

@@ -10,6 +10,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from arcs.charts import goal_chart_svg
+
 ATTRIBUTE_NUMBERS = re.compile(r'\s(?:x|y|x1|x2|y1|y2|cx|cy|width|height|viewBox)="([^"]*)"')
 
 
@@ -29,6 +31,7 @@ def test_goal_chart_coordinates_keep_their_decimal_point(language):
     }  # fmt: skip
     goal = SimpleNamespace(pk=1, target_date=None)
     with translation.override(language):
+        chart["svg"] = goal_chart_svg(chart, goal_id=goal.pk)
         html = render_to_string("arcs/_goal_chart.html", {"chart": chart, "goal": goal})
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert coordinates(svg) and all("," not in value for value in coordinates(svg))
