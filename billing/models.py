@@ -194,10 +194,12 @@ class Invoice(CurrencyAmountsMixin, ImmutableModel):
 
     Issued invoices are immutable: only status and the stored PDF change afterwards;
     corrections are credit notes and refunds. A PostgreSQL trigger refuses any other
-    change (billing migration 0003).
+    change (billing migration 0005). ``received`` is kept by the database itself
+    (billing migration 0009): each payment and credit note recorded adds its amount and
+    each refund takes its amount off, so ``total - received`` is what is still due.
     """
 
-    MONEY_FIELDS = ("total",)
+    MONEY_FIELDS = ("total", "received")
 
     MUTABLE_FIELDS = INVOICE_MUTABLE_FIELDS
 
@@ -218,6 +220,17 @@ class Invoice(CurrencyAmountsMixin, ImmutableModel):
     due_date = models.DateField(_("due date"))
     currency = models.CharField(_("currency"), max_length=3)
     total = models.DecimalField(_("total"), max_digits=15, decimal_places=4)
+    # Payments and credit notes less refunds, added up by database triggers on every
+    # receipt (never written by the application): the aging report reads balances
+    # without summing every payment the clinic ever received.
+    received = models.DecimalField(
+        _("received"),
+        max_digits=15,
+        decimal_places=4,
+        default=Decimal(0),
+        db_default=Decimal(0),
+        editable=False,
+    )
     # Who it was addressed to, as it was on the invoice date.
     bill_to_name = models.CharField(_("bill to"), max_length=200)
     bill_to_email = models.EmailField(_("email"))

@@ -770,32 +770,7 @@ def _aging_bucket(*, on: datetime.date, due: str = "due_date") -> Case:
 def unpaid_invoices_on(*, on: datetime.date) -> QuerySet[Invoice]:
     """Every invoice with a balance due, annotated with ``balance`` and its aging
     ``bucket`` on ``on`` (for the CSV: one row per invoice)."""
-    return (
-        with_amounts(Invoice.objects.filter(status__in=UNPAID_STATUSES))
-        .annotate(
-            balance=ExpressionWrapper(
-                F("total") - F("paid") - F("credited") + F("refunded"), output_field=_MONEY
-            ),
-            bucket=_aging_bucket(on=on),
-        )
-        .filter(balance__gt=0)
-    )
-
-
-def _received_on_unpaid(model, *, on: datetime.date) -> dict[tuple, dict[str, Decimal]]:
-    """Payments, credit notes or refunds against unpaid invoices, by payer and bucket."""
-    rows = (
-        model.objects.filter(invoice__status__in=UNPAID_STATUSES)
-        .annotate(bucket=_aging_bucket(on=on, due="invoice__due_date"))
-        .order_by()
-        .values(*(f"invoice__{field}" for field in _PAYER), "bucket")
-        .annotate(amount=Sum("amount"))
-    )
-    received: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for row in rows:
-        payer = tuple(row[f"invoice__{field}"] for field in _PAYER)
-        received[payer][row["bucket"]] += row["amount"]
-    return received
+    return _unpaid_by_bucket(on=on).filter(balance__gt=0)
 
 
 class CountedPayers:
@@ -833,14 +808,13 @@ class AgingReport:
     on: datetime.date
     payers: CountedPayers
     totals: dict[str, dict[str, Decimal]]
-    received: dict[tuple, dict[str, Decimal]]
 
     @property
     def invoices(self) -> QuerySet[Invoice]:
         return unpaid_invoices_on(on=self.on).order_by("due_date", "number")
 
     def rows(self, payers) -> list[dict]:
-        """Balances of a page of ``payers``: invoiced minus what was already received.
+        """Balances of a page of ``payers``, by bucket.
 
         One query sums the page's payers' unpaid invoices by bucket (ordering every payer
         by name does not need their sums, so ``payers`` leaves them out)."""
@@ -852,19 +826,16 @@ class AgingReport:
             for row in _unpaid_by_bucket(on=self.on)
             .filter(Q(contract_id__in=contracts) | Q(member_id__in=members))
             .values(*_PAYER)
-            .annotate(invoice_count=Count("pk"), **_invoiced_by_bucket())
+            .annotate(invoice_count=Count("pk"), **_balance_by_bucket())
         }
         result = []
         for payer in payers:
             payer_key = tuple(payer[field] for field in _PAYER)
             if payer_key not in invoiced:  # settled since the page was read
                 continue
-            received = self.received.get(payer_key, {})
             row = {**payer, **invoiced[payer_key], "buckets": {}}
             for bucket, key in AGING_KEYS.items():
-                row["buckets"][bucket] = quantize_money(
-                    row[key] - received.get(bucket, ZERO), payer["currency"]
-                )
+                row["buckets"][bucket] = quantize_money(row[key], payer["currency"])
             row["total"] = sum(row["buckets"].values(), ZERO)
             # Something past its due date: the report offers to remind the payer.
             row["overdue"] = row["total"] - row["buckets"]["current"] > 0
@@ -873,13 +844,18 @@ class AgingReport:
 
 
 def _unpaid_by_bucket(*, on: datetime.date) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(status__in=UNPAID_STATUSES).annotate(bucket=_aging_bucket(on=on))
+    """Unpaid invoices with their ``balance`` (what is still due: the total less what
+    the database added up as received) and their aging ``bucket`` on ``on``."""
+    return Invoice.objects.filter(status__in=UNPAID_STATUSES).annotate(
+        balance=ExpressionWrapper(F("total") - F("received"), output_field=_MONEY),
+        bucket=_aging_bucket(on=on),
+    )
 
 
-def _invoiced_by_bucket() -> dict[str, Coalesce]:
-    """The invoiced total of each bucket, as aggregates named by ``AGING_KEYS``."""
+def _balance_by_bucket() -> dict[str, Coalesce]:
+    """The balance due in each bucket, as aggregates named by ``AGING_KEYS``."""
     return {
-        key: Coalesce(Sum("total", filter=Q(bucket=name)), Value(ZERO), output_field=_MONEY)
+        key: Coalesce(Sum("balance", filter=Q(bucket=name)), Value(ZERO), output_field=_MONEY)
         for name, key in AGING_KEYS.items()
     }
 
@@ -887,12 +863,11 @@ def _invoiced_by_bucket() -> dict[str, Coalesce]:
 def aging_report(*, on: datetime.date) -> AgingReport:
     """Unpaid balances by how long past due they are on ``on``, per payer and per currency.
 
-    Summed in the database without a subquery per invoice: invoiced amounts are grouped
-    by payer and bucket (for the totals, and for a page of payers in ``rows``), and
-    payments and credit notes against unpaid invoices (few) are grouped the same way and
-    taken off. A fixed number of queries at any size.
+    Summed in the database from the unpaid invoices alone, whatever the number of
+    payments ever received: each invoice's balance is its total less ``received``, which
+    the database keeps. Balances are grouped by currency for the total rows, and by payer
+    for a page of payers (``rows``). A fixed number of queries at any size.
     """
-    invoiced = _invoiced_by_bucket()
     unpaid = _unpaid_by_bucket(on=on)
     payers = (
         unpaid.order_by()
@@ -900,14 +875,6 @@ def aging_report(*, on: datetime.date) -> AgingReport:
         .annotate(name=Max("bill_to_name"))
         .order_by("name", "contract_id", "member_id")
     )
-    received = _received_on_unpaid(Payment, on=on)
-    for payer, buckets in _received_on_unpaid(CreditNote, on=on).items():
-        for name, amount in buckets.items():
-            received[payer][name] += amount
-    # Money paid back on an invoice is owed again: it counts against what was received.
-    for payer, buckets in _received_on_unpaid(Refund, on=on).items():
-        for name, amount in buckets.items():
-            received[payer][name] -= amount
     totals: dict[str, dict[str, Decimal]] = {}
     payer_count = 0
     # A payer is a contract or a member (never both) in a currency: counting each kind's
@@ -916,16 +883,13 @@ def aging_report(*, on: datetime.date) -> AgingReport:
         unpaid.order_by()
         .values("currency")
         .annotate(
-            **invoiced,
+            **_balance_by_bucket(),
             payer_count=Count("contract_id", distinct=True) + Count("member_id", distinct=True),
         )
     )
     for row in per_currency:
         totals[row["currency"]] = {name: row[key] for name, key in AGING_KEYS.items()}
         payer_count += row["payer_count"]
-    for (currency, *_rest), buckets in received.items():
-        for name, amount in buckets.items():
-            totals[currency][name] -= amount
     for currency, currency_totals in totals.items():
         for name in currency_totals:
             currency_totals[name] = quantize_money(currency_totals[name], currency)
@@ -934,7 +898,6 @@ def aging_report(*, on: datetime.date) -> AgingReport:
         on=on,
         payers=CountedPayers(payers, payer_count),
         totals=dict(sorted(totals.items())),
-        received=received,
     )
 
 
