@@ -162,7 +162,16 @@ def goal_chart_svg(chart: dict, *, goal_id: int) -> SafeString:
         '<line class="chart-grid" x1="{left}" x2="{right}" y1="{y}" y2="{y}"/>'
         '<text class="chart-label" x="{label_x}" y="{y}" text-anchor="end" '
         'dominant-baseline="middle">{label}</text>',
-        ({**c, "y": _coordinate(tick["y"]), "label": tick["label"]} for tick in chart["y_ticks"]),
+        (
+            {
+                "left": c["left"],
+                "right": c["right"],
+                "label_x": c["label_x"],
+                "y": _coordinate(tick["y"]),
+                "label": tick["label"],
+            }
+            for tick in chart["y_ticks"]
+        ),
     )
     unit = (
         format_html('<text class="chart-unit" x="4" y="{}">{}</text>', c["unit_y"], chart["unit"])

@@ -106,19 +106,16 @@ def _plan_prefetches(*, shared_notes_only: bool) -> list[Prefetch]:
         notes = notes.filter(visibility=NoteVisibility.SHARED).only(
             "arc_id", "text", "visibility", "written_at", "author__first_name", "author__last_name"
         )
-        measurements = (
-            Measurement.objects.with_superseded()
-            .select_related("measure")
-            .order_by("measured_on", "pk")
-        )
+        measurements = Measurement.objects.with_superseded().select_related("measure")
     else:
         # Every row, corrected and struck-out ones too (the history shows them); the
         # charts use only the values that stand (``goal_progress``).
-        measurements = (
-            Measurement.objects.with_superseded()
-            .select_related("measure", "recorded_by", "corrects")
-            .order_by("measured_on", "pk")
+        measurements = Measurement.objects.with_superseded().select_related(
+            "measure", "recorded_by", "corrects"
         )
+    # Values in no order: their readers sort them (current_measurements, the history), and
+    # an ORDER BY costs Django more to compile here than the sort.
+    measurements = measurements.order_by()
     return [
         Prefetch("goals", queryset=Goal.objects.select_related("measure")),
         Prefetch("phases", queryset=Phase.objects.order_by("planned_start", "pk")),
