@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
+from clinic.navigation import nav_links
 from clinic.roles import Role, roles_of
 
 
@@ -10,5 +11,6 @@ def clinic(request: HttpRequest) -> dict:
         "CLINIC_NAME": settings.CLINIC_NAME,
         "CLINIC_ADDRESS": settings.CLINIC_ADDRESS,
         "user_roles": {role.value for role in roles},
+        "nav_links": nav_links(frozenset(roles)),
         "Role": Role,
     }

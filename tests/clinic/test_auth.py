@@ -61,6 +61,31 @@ def test_navigation_shows_only_the_links_of_the_roles_held(client):
     assert reverse("administration") not in page
 
 
+def test_navigation_of_two_roles_in_the_language_of_the_page(client):
+    """The links are worked out once per roles and language (clinic.navigation): a
+    clinician who is also a member gets both sets, labelled in the page's language."""
+    from django.utils import translation
+
+    from clinic.roles import grant_role
+
+    user = person_with(Role.CLINICIAN)
+    grant_role(user, Role.MEMBER)
+    client.force_login(user)
+    page = client.get(reverse("careteam:caseload")).content.decode()
+    for name, label in [
+        ("members:my_membership", "My membership"),
+        ("arcs:my_care_arc", "My care arc"),
+        ("careteam:caseload", "My caseload"),
+    ]:
+        assert f'href="{reverse(name)}">{label}</a>' in page
+    assert reverse("careteam:team_dashboard") not in page
+    with translation.override("es"):
+        spanish = client.get(reverse("careteam:caseload"), HTTP_ACCEPT_LANGUAGE="es")
+        label = translation.gettext("My caseload")
+    assert label != "My caseload"
+    assert f'href="{reverse("careteam:caseload")}">{label}</a>' in spanish.content.decode()
+
+
 def test_anonymous_visitor_is_sent_to_login(client):
     response = client.get(reverse("members:my_membership"))
     assert response.status_code == 302
