@@ -14,7 +14,13 @@ from django.utils.translation import gettext as _
 from fhir.resources.R4B.bundle import Bundle
 
 from arcs.models import Arc, ArcStatus, Direction, NoteVisibility
-from arcs.selectors import arc_with_plan, current_measurements
+from arcs.selectors import (
+    arc_with_plan,
+    current_measurements,
+    plan_goals,
+    plan_interventions,
+    plan_notes,
+)
 from arcs.ucum import UCUM_SYSTEM
 from careteam.models import TeamRole
 from careteam.selectors import care_team_of
@@ -182,7 +188,7 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
         values_by_measure: dict[int, list] = {}
         for measurement in current_measurements(arc):
             values_by_measure.setdefault(measurement.measure_id, []).append(measurement.value)
-        for goal in arc.goals.all():
+        for goal in plan_goals(arc):
             goal_ref = _urn("goal", goal.pk)
             goal_refs.append({"reference": goal_ref})
             achievement = _achievement_status(arc, goal, values_by_measure.get(goal.measure_id, []))
@@ -254,11 +260,11 @@ def member_bundle(member, *, include_drafts: bool = False) -> Bundle:
                         ],
                     }
                 }
-                for item in arc.interventions.all()
+                for item in plan_interventions(arc)
             ],
             "note": [
                 {"text": note.text, "time": note.written_at.isoformat()}
-                for note in arc.notes.all()
+                for note in plan_notes(arc)
                 if note.visibility == NoteVisibility.SHARED
             ],
         }

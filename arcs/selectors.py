@@ -98,7 +98,7 @@ def is_member_view(user, arc: Arc) -> bool:
 
 
 def _plan_prefetches(*, shared_notes_only: bool) -> list[Prefetch]:
-    notes = ProgressNote.objects.select_related("author").order_by("-written_at", "-pk")
+    notes = ProgressNote.objects.select_related("author")
     if shared_notes_only:
         # What the member sees (their pages, care summary, FHIR export): the shared notes
         # with their author's name, and the values with their measure; not who recorded
@@ -113,18 +113,20 @@ def _plan_prefetches(*, shared_notes_only: bool) -> list[Prefetch]:
         measurements = Measurement.objects.with_superseded().select_related(
             "measure", "recorded_by", "corrects"
         )
-    # Values in no order: their readers sort them (current_measurements, the history), and
-    # an ORDER BY costs Django more to compile here than the sort.
-    measurements = measurements.order_by()
+    # Read in no order: the plan_* functions below and current_measurements put them in
+    # order. An ORDER BY costs Django more to compile than sorting the few rows of a plan
+    # (it hashes every selected column to match the ordering to them).
     return [
-        Prefetch("goals", queryset=Goal.objects.select_related("measure")),
-        Prefetch("phases", queryset=Phase.objects.order_by("planned_start", "pk")),
+        Prefetch("goals", queryset=Goal.objects.select_related("measure").order_by()),
+        Prefetch("phases", queryset=Phase.objects.order_by()),
         Prefetch(
             "interventions",
-            queryset=Intervention.objects.select_related("discipline", "practitioner__user"),
+            queryset=Intervention.objects.select_related(
+                "discipline", "practitioner__user"
+            ).order_by(),
         ),
-        Prefetch("measurements", queryset=measurements),
-        Prefetch("notes", queryset=notes),
+        Prefetch("measurements", queryset=measurements.order_by()),
+        Prefetch("notes", queryset=notes.order_by()),
     ]
 
 
@@ -145,10 +147,34 @@ def arcs_with_plans(arcs: list[Arc], *, shared_notes_only: bool) -> list[Arc]:
     return arcs
 
 
+# The plan of an arc read by ``arc_with_plan`` or ``arcs_with_plans``, in its order: the
+# one place that order is decided, for every page, PDF and export that shows a plan.
+
+
+def plan_goals(arc: Arc) -> list[Goal]:
+    """Goals by target date."""
+    return sorted(arc.goals.all(), key=lambda goal: (goal.target_date, goal.pk))
+
+
+def plan_phases(arc: Arc) -> list[Phase]:
+    """Phases by planned start."""
+    return sorted(arc.phases.all(), key=lambda phase: (phase.planned_start, phase.pk))
+
+
+def plan_interventions(arc: Arc) -> list[Intervention]:
+    """Interventions by start date."""
+    return sorted(arc.interventions.all(), key=lambda item: (item.starts_on, item.pk))
+
+
+def plan_notes(arc: Arc) -> list[ProgressNote]:
+    """Progress notes, latest first."""
+    return sorted(arc.notes.all(), key=lambda note: (note.written_at, note.pk), reverse=True)
+
+
 def current_phase(arc: Arc, *, today: datetime.date | None = None) -> Phase | None:
     """The phase the arc is in today, else the next one planned (needs prefetched phases)."""
     today = today or timezone.localdate()
-    phases = [phase for phase in arc.phases.all() if phase.removed_on is None]
+    phases = [phase for phase in plan_phases(arc) if phase.removed_on is None]
     for phase in phases:
         if phase.planned_start <= today <= phase.planned_end:
             return phase
@@ -159,7 +185,7 @@ def upcoming_interventions(arc: Arc, *, today: datetime.date | None = None) -> l
     today = today or timezone.localdate()
     return [
         item
-        for item in arc.interventions.all()
+        for item in plan_interventions(arc)
         if item.removed_on is None and (item.ends_on is None or item.ends_on >= today)
     ]
 
@@ -210,7 +236,7 @@ def goal_progress(arc: Arc) -> list[GoalProgress]:
         )
     return [
         GoalProgress(goal, by_measure.get(goal.measure_id, []))
-        for goal in arc.goals.all()
+        for goal in plan_goals(arc)
         if goal.removed_on is None
     ]
 
@@ -706,7 +732,7 @@ def member_care_summary(user, member) -> list[ArcSummary]:
                 phase=current_phase(arc),
                 upcoming=upcoming_interventions(arc),
                 goals=goal_progress(arc),
-                notes=list(arc.notes.all()),
+                notes=plan_notes(arc),
             )
         )
     return summaries

@@ -80,8 +80,12 @@ def _arc_context(
         "goals": [
             {"progress": item, "chart": charts.goal_chart(item, start=start)} for item in progress
         ],
-        "removed_goals": [goal for goal in arc.goals.all() if goal.removed_on is not None],
-        "notes": list(arc.notes.all()),
+        "phases": selectors.plan_phases(arc),
+        "interventions": selectors.plan_interventions(arc),
+        "removed_goals": [
+            goal for goal in selectors.plan_goals(arc) if goal.removed_on is not None
+        ],
+        "notes": selectors.plan_notes(arc),
         "plan_open": arc.status not in CLOSED_STATUSES,
     }
 

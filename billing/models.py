@@ -224,7 +224,7 @@ class Invoice(CurrencyAmountsMixin, ImmutableModel):
     # receipt (never written by the application): the aging report reads balances
     # without summing every payment the clinic ever received.
     received = models.DecimalField(
-        _("received"),
+        _("amount received"),
         max_digits=15,
         decimal_places=4,
         default=Decimal(0),

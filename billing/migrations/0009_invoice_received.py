@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
                 default=Decimal("0"),
                 editable=False,
                 max_digits=15,
-                verbose_name="received",
+                verbose_name="amount received",
             ),
         ),
         migrations.RunPython(create, drop),
