@@ -744,6 +744,8 @@ class SimulatedYear(RuleBasedStateMachine):
                 + refunded.get(invoice.pk, zero)
             )
             assert balance == expected
+            # The balance the database keeps (received, by trigger) is the same.
+            assert billing_selectors.balance_due(invoice) == expected
             assert credited.get(invoice.pk, zero) <= invoice.total
             if balance < 0:
                 assert -balance <= credited.get(invoice.pk, zero)
