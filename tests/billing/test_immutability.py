@@ -5,7 +5,6 @@ it; the ORM guard that SQLite relies on is tested at the end.
 """
 
 import datetime
-from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,10 +19,9 @@ from billing.models import (
     InvoiceLine,
     InvoiceStatus,
     Payment,
-    PaymentMethod,
     Refund,
 )
-from tests.billing.helpers import RUN_DAY, contract_invoice
+from tests.billing.helpers import contract_invoice, corrected_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -32,26 +30,7 @@ pytestmark = pytest.mark.django_db
 def ledger() -> dict[str, int]:
     """A paid invoice, corrected by a credit note whose amount was refunded: one row in
     every billing table that is written once."""
-    invoice = contract_invoice()
-    payment = services.payment_record(
-        invoice=invoice,
-        amount=Decimal("100.00"),
-        paid_on=RUN_DAY,
-        method=PaymentMethod.BANK_TRANSFER,
-        today=RUN_DAY,
-    )
-    note = services.credit_note_issue(
-        invoice=invoice, amount=Decimal("30.00"), reason="Left early", today=RUN_DAY
-    )
-    refund = services.refund_record(
-        invoice=invoice,
-        amount=Decimal("30.00"),
-        refunded_on=RUN_DAY,
-        method=PaymentMethod.BANK_TRANSFER,
-        reason="Credit paid back",
-        payment=payment,
-        today=RUN_DAY,
-    )
+    invoice, payment, note, refund = corrected_invoice()
     return {
         "billing_invoice": invoice.pk,
         "billing_invoiceline": invoice.lines.get().pk,

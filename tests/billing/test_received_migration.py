@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from billing import services
 from billing.models import Invoice, PaymentMethod
-from tests.billing.helpers import RUN_DAY, contract_invoice, member_invoice
+from tests.billing.helpers import RUN_DAY, corrected_invoice, member_invoice
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -24,19 +24,8 @@ def migrate(targets) -> None:
 
 
 def test_upgrading_fills_received_from_the_receipts_already_recorded():
-    invoice, untouched = contract_invoice(), member_invoice()
-    payment = services.payment_record(
-        invoice=invoice, amount=Decimal("100.00"), paid_on=RUN_DAY, method=PaymentMethod.CASH
-    )
-    services.credit_note_issue(invoice=invoice, amount=Decimal("30.00"), reason="Left early")
-    services.refund_record(
-        invoice=invoice,
-        amount=Decimal("30.00"),
-        refunded_on=RUN_DAY,
-        method=PaymentMethod.CASH,
-        reason="Credit paid back",
-        payment=payment,
-    )
+    invoice, _payment, _note, _refund = corrected_invoice()
+    untouched = member_invoice()
     try:
         migrate(BEFORE)  # the column and its triggers are gone
         with connection.cursor() as cursor:
