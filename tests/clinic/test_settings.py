@@ -28,6 +28,7 @@ print(json.dumps({
     "time_zone": settings.TIME_ZONE,
     "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
     "conn_health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    "options": settings.DATABASES["default"].get("OPTIONS", {}),
 }))
 """
 STRONG_KEY = "k3y-" + "x9Q!" * 15
@@ -74,7 +75,7 @@ def test_database_and_redis_urls_switch_to_postgresql_and_a_real_broker():
             "REDIS_URL": "redis://cache:6379/0",
         }
     )
-    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["engine"] == "clinic.postgres"
     assert config["name"] == "clinic"
     assert config["eager"] is False
     assert config["broker"] == "redis://cache:6379/0"
@@ -94,6 +95,12 @@ def test_database_connections_persist_with_health_checks_by_default():
     )
     assert config["conn_max_age"] == 0
     assert config["conn_health_checks"] is False
+
+
+def test_postgresql_statements_are_prepared_unless_turned_off():
+    url = {"DATABASE_URL": "postgres://u:p@db.internal:5432/clinic"}
+    assert probe(url)["options"] == {"server_side_binding": True, "prepare_threshold": 5}
+    assert probe({**url, "DATABASE_PREPARED_STATEMENTS": "false"})["options"] == {}
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
