@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from arcs.selectors import GoalProgress
 
@@ -86,9 +87,12 @@ def goal_chart(progress: GoalProgress, *, start: datetime.date) -> dict:
     ]
     if points:
         latest_day, latest = points[-1]
-        desc = _(
+        desc = ngettext(
             "%(measure)s from a baseline of %(baseline)s toward a target of %(target)s by "
-            "%(target_date)s. %(count)s values recorded; the latest, on %(day)s, is %(latest)s."
+            "%(target_date)s. %(count)s value recorded, on %(day)s: %(latest)s.",
+            "%(measure)s from a baseline of %(baseline)s toward a target of %(target)s by "
+            "%(target_date)s. %(count)s values recorded; the latest, on %(day)s, is %(latest)s.",
+            len(points),
         ) % {
             "measure": goal.measure.name,
             "baseline": _number(goal.baseline),

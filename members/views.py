@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
@@ -576,7 +577,13 @@ def register_import(request: HttpRequest) -> HttpResponse:
                 {"form": forms.ImportForm(), "preview": preview, "columns": imports.COLUMNS},
                 status=400,
             )
-        messages.success(request, _("%(count)s members are admitted.") % {"count": len(admitted)})
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s member is admitted.", "%(count)s members are admitted.", len(admitted)
+            )
+            % {"count": len(admitted)},
+        )
         return redirect("members:register")
     form = forms.ImportForm(request.POST or None, request.FILES or None)
     context = {"form": form, "columns": imports.COLUMNS}

@@ -59,3 +59,67 @@ def test_office_pages_say_day_and_days_and_never_s_in_brackets(office):
     assert "The 0 choices cast so far" in content["ballot"]
     for name, page in content.items():
         assert not re.search(r"\w\(s\)", page), name
+
+
+def _chart_description(points: list, language: str) -> str:
+    import datetime
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from arcs.charts import goal_chart
+    from arcs.selectors import GoalProgress
+
+    measure = SimpleNamespace(name="PHQ-9", unit="", min_value=Decimal(0), max_value=Decimal(27))
+    goal = SimpleNamespace(
+        pk=1, measure=measure, description="Less low mood", baseline=Decimal(15), target=Decimal(5),
+        target_date=datetime.date(2026, 9, 1),
+    )  # fmt: skip
+    days = [datetime.date(2026, 3, day) for day in (2, 16)]
+    progress = GoalProgress(goal=goal, points=list(zip(days, points, strict=False)))
+    with translation.override(language):
+        return goal_chart(progress, start=datetime.date(2026, 3, 1))["desc"]
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "1 value recorded, on March 2, 2026: 12.", "2 values recorded; the latest"),
+        (
+            "es",
+            "1 valor registrado, del 2 de marzo de 2026: 12.",
+            "2 valores registrados; el último",
+        ),
+        (
+            "pt-br",
+            "1 valor registrado, em 2 de Março de 2026: 12.",
+            "2 valores registrados; o mais",
+        ),
+    ],
+)
+def test_a_chart_says_value_and_values(language, one, two):
+    assert one in _chart_description([Decimal(12)], language)
+    assert two in _chart_description([Decimal(12), Decimal(10)], language)
+
+
+def test_an_import_of_one_member_says_member(office):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    text = (
+        "first_name,last_name,email,date_of_birth,address,phone,preferred_language,fee_plan,"
+        "admitted_on\nAna,Alvarez,ana@example.org,1980-01-02,1 Mill St,,,,\n"
+    )
+    url = reverse("members:register_import")
+    file = SimpleUploadedFile("one.csv", text.encode(), content_type="text/csv")
+    confirm = office.post(url, {"file": file}).context["confirm"]
+    page = office.post(url, {"confirm": confirm}, follow=True).content.decode()
+    assert "1 member is admitted." in page
+
+
+def test_a_ballot_with_one_eligible_voter_says_voter(office):
+    MemberFactory()
+    ballot = governance_services.ballot_open(ballot=motion())
+    assert ballot.eligible_count == 1
+    ballot = governance_services.ballot_close(ballot=ballot)
+    page = office.get(reverse("governance:ballot_manage", args=[ballot.pk])).content.decode()
+    assert "1 eligible voter; 0 took part." in page
