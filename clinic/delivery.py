@@ -69,6 +69,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinic.celery import DATABASE_ERRORS
 
@@ -78,7 +79,8 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed, retrying")
-    GAVE_UP = "gave_up", _("Failed")
+    # "delivery": an email that failed, where other documents' "Failed" is another gender.
+    GAVE_UP = "gave_up", pgettext_lazy("delivery", "Failed")
     UNKNOWN = "unknown", _("Unknown: check before resending")
 
 
