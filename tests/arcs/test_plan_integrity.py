@@ -16,6 +16,7 @@ from arcs.models import Arc, ArcStatus, ArcVersion, Goal, Intervention, Measurem
 from careteam.models import CareTeamAssignment
 from careteam.services import care_team_end
 from tests.arcs.factories import ArcFactory, CareSetting, GoalFactory, discipline, measure
+from tests.concurrency import at_once
 
 # --- Two real connections --------------------------------------------------------------------
 
@@ -27,33 +28,31 @@ def run_together(*actions, hold_first: float = 0.0) -> list:
     after acting, so the others start while it is still uncommitted."""
     from django.db import transaction
 
-    barrier = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def run(index, action) -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait(timeout=10)
-            if index == 0 and hold_first:
-                with transaction.atomic():
-                    action()
-                    threading.Event().wait(hold_first)
-            else:
-                if index and hold_first:
-                    threading.Event().wait(hold_first / 3)
+    def held(action):
+        def run() -> None:
+            with transaction.atomic():
                 action()
-            results[index] = "ok"
-        except ValidationError as error:
-            results[index] = " ".join(error.messages)
-        finally:
-            thread_connection.close()
+                threading.Event().wait(hold_first)
 
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+        return run
+
+    def late(action):
+        def run() -> None:
+            threading.Event().wait(hold_first / 3)
+            action()
+
+        return run
+
+    if hold_first:
+        actions = (held(actions[0]), *(late(action) for action in actions[1:]))
+    results = []
+    for outcome in at_once(*actions):
+        if isinstance(outcome, ValidationError):
+            results.append(" ".join(outcome.messages))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            results.append("ok")
     return results
 
 

@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from billing import selectors, services
 from billing.models import Invoice, PaymentMethod
 from tests.billing.helpers import RUN_DAY, contract_invoice, member_invoice
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -86,30 +87,16 @@ def test_nobody_writes_received_directly():
 def test_two_payments_at_once_both_count():
     """Each insert's trigger updates the invoice row, so concurrent receipts queue on its
     lock rather than overwrite each other's sum."""
-    import threading
-
     invoice = contract_invoice()
-    barrier = threading.Barrier(2)
-    errors = []
 
     def pay() -> None:
-        try:
-            barrier.wait()
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO billing_payment (invoice_id, amount, currency, paid_on,"
-                    " method, reference, created_at) VALUES (%s, 10, %s, %s, 'cash', '', now())",
-                    [invoice.pk, invoice.currency, RUN_DAY],
-                )
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO billing_payment (invoice_id, amount, currency, paid_on,"
+                " method, reference, created_at) VALUES (%s, 10, %s, %s, 'cash', '', now())",
+                [invoice.pk, invoice.currency, RUN_DAY],
+            )
 
-    threads = [threading.Thread(target=pay) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = [o for o in at_once(pay, pay) if isinstance(o, BaseException)]
     assert not errors
     assert received(invoice) == Decimal("20.00") == summed(invoice)

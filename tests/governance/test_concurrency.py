@@ -1,11 +1,10 @@
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from governance import services
 from governance.models import CastBallot, Participation, PendingChoice
+from tests.concurrency import at_once
 from tests.governance.factories import motion, option
 from tests.members.factories import MemberFactory
 
@@ -19,29 +18,15 @@ def test_concurrent_votes_from_several_connections_count_exactly_once():
     member = MemberFactory()
     ballot = services.ballot_open(ballot=motion())
     choice = option(ballot, "for").pk
-    barrier = threading.Barrier(ATTEMPTS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def submit() -> None:
-        from django.db import connection as thread_connection
+    def submit() -> str:
+        services.vote_cast(ballot=ballot, voter=member, cast_by=member, option_ids=[choice])
+        return "counted"
 
-        try:
-            barrier.wait(timeout=10)
-            services.vote_cast(ballot=ballot, voter=member, cast_by=member, option_ids=[choice])
-            result = "counted"
-        except ValidationError as error:
-            result = " ".join(error.messages)
-        finally:
-            thread_connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=submit) for _ in range(ATTEMPTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = [
+        " ".join(o.messages) if isinstance(o, ValidationError) else o
+        for o in at_once(*[submit] * ATTEMPTS)
+    ]
     assert outcomes.count("counted") == 1
     refusals = [o for o in outcomes if o != "counted"]
     assert len(refusals) == ATTEMPTS - 1
@@ -56,29 +41,13 @@ def test_concurrent_votes_without_the_ballot_lock_still_count_once():
     """The unique constraint alone holds, even when submissions do not queue on the ballot."""
     member = MemberFactory()
     ballot = services.ballot_open(ballot=motion())
-    barrier = threading.Barrier(ATTEMPTS)
-    results: list[str] = []
-    lock = threading.Lock()
 
-    def insert() -> None:
-        from django.db import IntegrityError, transaction
-        from django.db import connection as thread_connection
+    def insert() -> str:
+        with transaction.atomic():
+            Participation.objects.create(ballot=ballot, voter=member, cast_by=member)
+        return "inserted"
 
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                Participation.objects.create(ballot=ballot, voter=member, cast_by=member)
-            result = "inserted"
-        except IntegrityError:
-            result = "refused"
-        finally:
-            thread_connection.close()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=insert) for _ in range(ATTEMPTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = [
+        "refused" if isinstance(o, IntegrityError) else o for o in at_once(*[insert] * ATTEMPTS)
+    ]
     assert sorted(results) == ["inserted"] + ["refused"] * (ATTEMPTS - 1)

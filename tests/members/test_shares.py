@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from clinic.roles import Role
 from members import selectors, services
 from members.models import MemberStatus, ShareLedgerEntry, ShareLedgerKind
+from tests.concurrency import at_once
 from tests.factories import user_with_role
 from tests.members.factories import MemberFactory, ShareClassFactory, holding
 
@@ -402,23 +403,15 @@ def test_two_approvals_at_once_get_consecutive_numbers():
     admin = user_with_role(Role.ADMINISTRATOR)
     MemberFactory(number=10)
     applicants = [ApplicantFactory(), ApplicantFactory()]
-    start = threading.Barrier(2)
-    errors: list[Exception] = []
-
-    def approve(applicant) -> None:
-        try:
-            start.wait(10)
-            services.member_approve(member=applicant, by=admin, base_url="http://x/")
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=approve, args=(a,)) for a in applicants]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = at_once(
+        *[
+            lambda applicant=applicant: services.member_approve(
+                member=applicant, by=admin, base_url="http://x/"
+            )
+            for applicant in applicants
+        ]
+    )
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
     assert errors == []
     numbers = sorted(a.__class__.objects.get(pk=a.pk).number for a in applicants)
     assert numbers == [11, 12]
