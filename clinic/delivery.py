@@ -79,7 +79,7 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed, retrying")
-    # "delivery": an email that failed, where other documents' "Failed" is another gender.
+    # Its own context: Spanish writes an email's "Failed" (Fallido) unlike a document's.
     GAVE_UP = "gave_up", pgettext_lazy("delivery", "Failed")
     UNKNOWN = "unknown", _("Unknown: check before resending")
 

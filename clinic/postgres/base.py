@@ -4,7 +4,8 @@ With ``server_side_binding`` (settings: ``DATABASE_PREPARED_STATEMENTS``) the pa
 travel apart from the SQL, and PostgreSQL's protocol takes at most 65,535 of them per
 statement. Django 5.2 does not know that limit, so a ``bulk_create`` or ``bulk_update`` of
 a whole clinic in one statement would fail. This backend gives Django the limit, and
-Django splits those writes into batches that fit (as Django 6.1 does itself: ticket 36822).
+Django splits those writes into batches that fit (Django fixed this after 5.2: ticket
+36822).
 """
 
 from django.db.backends.postgresql import base, features, operations
