@@ -22,9 +22,8 @@ def member_invoice(amount=Decimal("20.00"), **kwargs) -> Invoice:
     return Invoice.objects.get(member=assignment.member)
 
 
-def corrected_invoice() -> tuple[Invoice, Payment, CreditNote, Refund]:
-    """An invoice of 100.00 paid in full, then credited 30.00 which was refunded: a row in
-    every table of receipts, and 100.00 received."""
+def paid_invoice() -> tuple[Invoice, Payment]:
+    """An invoice of 100.00 paid in full by bank transfer on the run day."""
     invoice = contract_invoice()
     payment = services.payment_record(
         invoice=invoice,
@@ -33,6 +32,13 @@ def corrected_invoice() -> tuple[Invoice, Payment, CreditNote, Refund]:
         method=PaymentMethod.BANK_TRANSFER,
         today=RUN_DAY,
     )
+    return invoice, payment
+
+
+def corrected_invoice() -> tuple[Invoice, Payment, CreditNote, Refund]:
+    """An invoice of 100.00 paid in full, then credited 30.00 which was refunded: a row in
+    every table of receipts, and 100.00 received."""
+    invoice, payment = paid_invoice()
     note = services.credit_note_issue(
         invoice=invoice, amount=Decimal("30.00"), reason="Left early", today=RUN_DAY
     )

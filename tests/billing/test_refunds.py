@@ -9,23 +9,11 @@ from django.urls import reverse
 from billing import services
 from billing.models import BillingEvent, InvoiceStatus, PaymentMethod, Refund
 from clinic.roles import Role
-from tests.billing.helpers import RUN_DAY, contract_invoice
+from tests.billing.helpers import RUN_DAY, paid_invoice
 from tests.billing.test_views import person
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
-
-
-def paid_invoice():
-    invoice = contract_invoice()
-    payment = services.payment_record(
-        invoice=invoice,
-        amount=Decimal("100.00"),
-        paid_on=RUN_DAY,
-        method=PaymentMethod.BANK_TRANSFER,
-        today=RUN_DAY,
-    )
-    return invoice, payment
 
 
 def refund(invoice, amount, **kwargs):
